@@ -1,0 +1,98 @@
+"""Counter backends: how the events of a phase get counted (perf, cachegrind, VTune).
+
+A backend is a small protocol: `probe` says what it can count here, `plan` splits the events into
+passes, `prepare` wraps the measured command for one pass, `read` turns its output into counts.
+Add one by writing a module with a class like PerfBackend and one line in BACKENDS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from hwprof.events import Event, EventMap
+
+
+class BackendError(Exception):
+    """A backend that cannot run here, with the one line that says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """One reading: an event's value over one phase of one process."""
+
+    phase: str
+    event: str
+    value: float | None
+    status: str
+    unit: str = ""
+    running_pct: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One run of the measured process: the phases it counts and the events it counts in them."""
+
+    phases: tuple[str, ...]
+    events: tuple[Event, ...]
+    stop_after: str
+
+
+@dataclass
+class Probe:
+    """What a backend can do on this machine."""
+
+    usable: tuple[Event, ...]                 # events it will count
+    missing: dict[str, str] = field(default_factory=dict)   # event -> why it cannot be counted here
+    notes: list[str] = field(default_factory=list)          # said once to the user
+    version: str = ""
+
+
+@dataclass
+class Launch:
+    """A prepared measured process: argv, environment additions, fds to pass, where output lands."""
+
+    argv: list[str]
+    env: dict[str, str]
+    pass_fds: tuple[int, ...] = ()
+    workdir: Path | None = None
+    close_fds: tuple[int, ...] = ()
+
+
+class Backend(Protocol):
+    """The counter-backend protocol."""
+
+    name: str
+    simulated: bool
+
+    def probe(self, emap: EventMap, events: list[Event]) -> Probe: ...
+
+    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]: ...
+
+    def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch: ...
+
+    def read(self, launch: Launch, one_pass: Pass) -> list[Count]: ...
+
+
+BACKENDS = {
+    "perf": "hwprof.backends.perf:PerfBackend",
+    "cachegrind": "hwprof.backends.cachegrind:CachegrindBackend",
+    "vtune": "hwprof.backends.vtune:VTuneBackend",
+}
+
+
+def get(name: str, **options) -> Backend:
+    """Instantiate a backend by name."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r} (choose from: {', '.join(BACKENDS)})")
+    module, cls = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**options)
+
+
+def phase_passes(phases: tuple[str, ...], groups: list[tuple[Event, ...]]) -> list[Pass]:
+    """One pass per (phase, event group): each process counts exactly one phase, so counts never mix."""
+    order = ("bootstrap", "compile", "instantiate", "execute")
+    return [Pass((ph,), g, ph) for ph in phases for g in groups if ph in order]

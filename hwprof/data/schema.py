@@ -1,0 +1,72 @@
+"""The one tidy row type every hwprof number travels in."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+# History of the on-disk format (bump on any change a reader must know about):
+#   1  2026-11  first format: one JSON document per repetition, {format_version, provenance, records}.
+FORMAT_VERSION = 1
+
+# Record.status values. Anything but OK carries value None: an unmeasured number is never 0.
+OK = "ok"
+NOT_SUPPORTED = "not_supported"   # the counter does not exist here (perf's <not supported>)
+NOT_COUNTED = "not_counted"       # it exists but never ran (perf's <not counted>, e.g. multiplexed out)
+UNAVAILABLE = "unavailable"       # this backend cannot give it (e.g. a DSB metric on a cache simulator)
+ERROR = "error"                   # the run failed (trap, timeout, crash): see note
+STATUSES = (OK, NOT_SUPPORTED, NOT_COUNTED, UNAVAILABLE, ERROR)
+
+# Record.kind values.
+EVENT = "event"     # a raw count from a backend
+METRIC = "metric"   # derived from events by an event map formula
+TIME = "time"       # a wall-clock duration measured by the harness
+INFO = "info"       # a fact about the run (exit code, checksum) kept as a row
+
+
+@dataclass(frozen=True)
+class Record:
+    """One measured or derived number, with everything needed to know what it is."""
+
+    runtime: str
+    runtime_version: str
+    runtime_flags: str
+    workload: str
+    size: str
+    invocation: str          # cold | warm
+    repetition: int
+    phase: str               # bootstrap | compile | instantiate | execute | total
+    name: str                # the event or metric name
+    kind: str                # EVENT | METRIC | TIME | INFO
+    value: float | None
+    unit: str
+    status: str = OK
+    backend: str = ""
+    boundary: str = ""       # how the phase's edges were found: markers | entry-call | host-call | process
+    running_pct: float | None = None   # perf's share of the phase the counter really ran (multiplexing)
+    note: str = ""
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if self.status != OK and self.value is not None:
+            raise ValueError(f"{self.name}: a {self.status} record carries no value")
+        if self.value is not None and isinstance(self.value, float) and math.isnan(self.value):
+            raise ValueError(f"{self.name}: NaN is not a value; use a status")
+
+    def to_dict(self) -> dict:
+        """The record as a plain dict (its JSON form)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        """Rebuild a record from its JSON form, ignoring fields a newer writer added."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+# Provenance keys copied onto every row when a store is loaded.
+PROVENANCE_COLUMNS = ("machine", "cpu", "microarch", "arch", "kernel", "perf_version", "hwprof_version")
+COLUMNS = ("run_id", "timestamp") + PROVENANCE_COLUMNS + RECORD_FIELDS

@@ -1,0 +1,129 @@
+"""The results store: one JSON file per repetition, written atomically, safe for concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from hwprof.data.schema import COLUMNS, FORMAT_VERSION, PROVENANCE_COLUMNS, Record
+
+RUNS = "runs"
+SESSIONS = "sessions"
+
+
+class StoreError(Exception):
+    """A results store or file that cannot be read or written."""
+
+
+def new_id() -> str:
+    """A sortable id unique across processes and machines: UTC time plus random bits."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:10]
+
+
+def _atomic_write_json(path: Path, doc: dict) -> None:
+    """Write doc to path so that readers see either nothing or the whole file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    """A folder of results: runs/<run_id>.json (records) and sessions/<session_id>.json (state)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def write_run(self, session_id: str, provenance: dict, records: list[Record], run_id: str | None = None) -> Path:
+        """Persist one repetition's records at once; returns the file written."""
+        run_id = run_id or new_id()
+        doc = {
+            "format_version": FORMAT_VERSION,
+            "run_id": run_id,
+            "session_id": session_id,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "provenance": provenance,
+            "records": [r.to_dict() for r in records],
+        }
+        path = self.root / RUNS / f"{run_id}.json"
+        _atomic_write_json(path, doc)
+        return path
+
+    def write_session(self, session_id: str, state: str, **info) -> Path:
+        """Record a collect session's state: running, complete, failed or interrupted."""
+        doc = {"format_version": FORMAT_VERSION, "session_id": session_id, "state": state,
+               "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
+        path = self.root / SESSIONS / f"{session_id}.json"
+        _atomic_write_json(path, doc)
+        return path
+
+    def run_files(self) -> list[Path]:
+        """Every finished run file, oldest first."""
+        return sorted((self.root / RUNS).glob("*.json"))
+
+
+def read_run(path: str | os.PathLike) -> dict:
+    """Read one run file, checking its format version."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: not a readable hwprof run file ({exc})") from None
+    version = doc.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise StoreError(f"{path}: format_version {version!r} is newer than this hwprof reads ({FORMAT_VERSION}); upgrade hwprof")
+    doc["records"] = [Record.from_dict(r) for r in doc.get("records", [])]
+    return doc
+
+
+def _session_states(root: Path) -> dict[str, str]:
+    states = {}
+    for p in (root / SESSIONS).glob("*.json"):
+        try:
+            d = json.loads(p.read_text())
+            states[d["session_id"]] = d.get("state", "")
+        except (OSError, ValueError, KeyError):
+            continue
+    return states
+
+
+def iter_rows(path: str | os.PathLike):
+    """Yield one flat dict per record of a store folder or a single run file."""
+    path = Path(path)
+    if path.is_file():
+        files, states = [path], {}
+    elif path.is_dir():
+        root = path.parent if path.name == RUNS else path
+        files, states = ResultStore(root).run_files(), _session_states(root)
+    else:
+        raise StoreError(f"{path}: no such results store or run file")
+    for f in files:
+        doc = read_run(f)
+        prov = doc.get("provenance", {})
+        base = {"run_id": doc.get("run_id", f.stem), "timestamp": doc.get("timestamp", ""),
+                "session_id": doc.get("session_id", ""), "session_state": states.get(doc.get("session_id"), "")}
+        base.update({k: prov.get(k, "") for k in PROVENANCE_COLUMNS})
+        for r in doc["records"]:
+            yield {**base, **r.to_dict()}
+
+
+def load_results(path: str | os.PathLike):
+    """Load a store folder (or one run file) as a pandas DataFrame with one row per record."""
+    import pandas as pd
+
+    rows = list(iter_rows(path))
+    columns = list(COLUMNS) + ["session_id", "session_state"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    return frame

@@ -1,0 +1,78 @@
+"""The compiled phase-control helper (phasectl.c): built once per machine into the cache, loaded with ctypes."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from hwprof.data.paths import cache_dir
+
+SOURCE = Path(__file__).with_name("phasectl.c")
+VALGRIND_HEADER = Path("/usr/include/valgrind/callgrind.h")
+PHASES = ("bootstrap", "compile", "instantiate", "execute")
+
+
+class HelperError(Exception):
+    """The helper could not be built or loaded."""
+
+
+def _compiler() -> list[str]:
+    for cc in ("cc", "gcc", "clang"):
+        if shutil.which(cc):
+            return [cc]
+    return [sys.executable, "-m", "ziglang", "cc"]
+
+
+def build() -> Path:
+    """Build (or find in the cache) the helper shared library for this machine."""
+    with_valgrind = VALGRIND_HEADER.exists()
+    digest = hashlib.sha256(SOURCE.read_bytes() + bytes([with_valgrind])).hexdigest()[:16]
+    out = cache_dir() / "native" / f"phasectl-{digest}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    argv = _compiler() + ["-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)]
+    if with_valgrind:
+        argv.insert(-1, "-DHWPROF_HAVE_VALGRIND")
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise HelperError(f"building {SOURCE.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+    os.replace(tmp, out)
+    return out
+
+
+class PhaseControl:
+    """Phase edges in the measured process, through the C helper."""
+
+    def __init__(self, path: Path | None = None):
+        self.lib = ctypes.CDLL(str(path or build()))
+        self.lib.hwprof_begin.argtypes = [ctypes.c_int]
+        self.lib.hwprof_end.argtypes = [ctypes.c_int]
+        self.lib.hwprof_marks.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+        self.lib.hwprof_init()
+
+    def begin(self, phase: str) -> None:
+        """Start counting `phase` (if this process counts it) and mark its start."""
+        self.lib.hwprof_begin(PHASES.index(phase))
+
+    def end(self, phase: str) -> None:
+        """Mark the end of `phase` and stop counting it."""
+        self.lib.hwprof_end(PHASES.index(phase))
+
+    def marks(self) -> list[tuple[str, str, int]]:
+        """Every edge so far as (phase, 'begin'|'end', CLOCK_MONOTONIC ns)."""
+        codes = (ctypes.c_int * 4096)()
+        ns = (ctypes.c_int64 * 4096)()
+        n = self.lib.hwprof_marks(codes, ns, 4096)
+        return [(PHASES[codes[i] // 2], "end" if codes[i] % 2 else "begin", ns[i]) for i in range(n)]
+
+    def address(self, symbol: str) -> int:
+        """The address of a helper function, to hand to a C API as a callback."""
+        return ctypes.cast(getattr(self.lib, symbol), ctypes.c_void_p).value

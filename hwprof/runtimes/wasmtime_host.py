@@ -1,0 +1,124 @@
+"""The measured process for the in-process Wasmtime target: `python -m hwprof.runtimes.wasmtime_host JOB.json`.
+
+Kept to the standard library, ctypes and wasmtime so that the bootstrap phase is the host's real start-up.
+Phase edges go through the C helper; bench.start / bench.end are the helper's C functions handed to
+Wasmtime's C API, so a marker never enters the Python interpreter.
+"""
+
+import ctypes
+import json
+import os
+import sys
+
+
+def _affinity_report() -> dict:
+    threads = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("Cpus_allowed_list:"):
+                        threads[tid] = line.split(":", 1)[1].strip()
+        except OSError:
+            continue
+    return {"affinity": sorted(os.sched_getaffinity(0)), "threads": threads}
+
+
+def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
+    ffi = wasmtime._bindings
+    ty = wasmtime.FuncType([], [])
+    callback = ctypes.cast(address, ffi.wasmtime_func_unchecked_callback_t)
+    finalizer = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()
+    err = ffi.wasmtime_linker_define_func_unchecked(linker.ptr(), b"bench", 5, name, len(name), ty.ptr(),
+                                                     callback, None, finalizer)
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
+
+def main(job_path: str) -> int:
+    job = json.loads(open(job_path).read())
+    cpu = job.get("cpu")
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    sys.path[:0] = job.get("sys_path", [])
+    import wasmtime  # noqa: E402  (part of the bootstrap phase on purpose)
+    from hwprof.native import PhaseControl
+
+    pc = PhaseControl(job.get("helper"))
+    pc.end("bootstrap")
+    result = {"stage": "bootstrap", "exit_code": None, "error": None, "boundary": "entry-call",
+              "wasmtime_version": getattr(wasmtime, "__version__", "")}
+
+    def finish(code: int) -> int:
+        result["marks"] = pc.marks()
+        result.update(_affinity_report())
+        with open(job["result"], "w") as f:
+            json.dump(result, f)
+        return code
+
+    try:
+        config = wasmtime.Config()
+        config.parallel_compilation = bool(job.get("parallel_compilation", False))
+        config.strategy = job.get("strategy", "cranelift")
+        if job.get("opt_level"):
+            config.cranelift_opt_level = job["opt_level"]
+        engine = wasmtime.Engine(config)
+        with open(job["wasm"], "rb") as f:
+            wasm = f.read()
+        result["stage"] = "compile"
+        pc.begin("compile")
+        module = wasmtime.Module(engine, wasm)
+        pc.end("compile")
+        if job.get("stop_after") == "compile":
+            return finish(0)
+
+        store = wasmtime.Store(engine)
+        if job.get("memory_limit"):
+            store.set_limits(memory_size=int(job["memory_limit"]))
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = [os.path.basename(job["wasm"])] + list(job.get("args", []))
+        wasi.stdout_file = job["stdout"]
+        wasi.stderr_file = job["stderr"]
+        for host, guest in job.get("dirs", []):
+            wasi.preopen_dir(host, guest)
+        store.set_wasi(wasi)
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        imports = {(i.module, i.name) for i in module.imports}
+        markers = ("bench", "start") in imports and ("bench", "end") in imports
+        if markers:
+            _define_marker(wasmtime, linker, b"start", pc.address("hwprof_bench_start"))
+            _define_marker(wasmtime, linker, b"end", pc.address("hwprof_bench_end"))
+            result["boundary"] = "markers"
+        result["stage"] = "instantiate"
+        pc.begin("instantiate")
+        instance = linker.instantiate(store, module)
+        pc.end("instantiate")
+        if job.get("stop_after") == "instantiate":
+            return finish(0)
+
+        entry = instance.exports(store).get("_start")
+        if entry is None:
+            result["error"] = "the module exports no _start function (not a WASI command)"
+            return finish(3)
+        result["stage"] = "execute"
+        if not markers:
+            pc.begin("execute")
+        try:
+            entry(store)
+            result["exit_code"] = 0
+        except wasmtime.ExitTrap as exc:
+            result["exit_code"] = exc.code
+        finally:
+            if not markers:
+                pc.end("execute")
+        result["stage"] = "done"
+        return finish(0)
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+        result["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        result["error_detail"] = str(exc)
+        return finish(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
