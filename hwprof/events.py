@@ -35,7 +35,8 @@ class Event:
 
     def perf_spec(self, pmu: str | None, use_alias: bool = False) -> str:
         """How perf's -e should name this event: the raw encoding unless an alias is asked for or needed."""
-        if self.kind != "core" or use_alias or not self.encoding:
+        if self.kind != "core" or use_alias or not self.encoding or (self.fixed and self.perf):
+            # A fixed-counter event's table encoding is a pseudo-code no general counter takes: perf's alias maps it.
             return self.perf
         fields = dict(self.encoding)
         if pmu:
@@ -137,11 +138,13 @@ class EventMap:
     def matches(self, cpu: CpuId) -> bool:
         """True when this map's [match] patterns cover the CPU, as perf's mapfile would."""
         if cpu.perf_id:
-            full, short = cpu.perf_id, cpu.perf_id.rsplit("-", 1)[0] if cpu.stepping is not None else cpu.perf_id
-            for pattern in self.x86:
-                subject = full if pattern.count("-") >= 3 else short
-                if re.fullmatch(pattern, subject, flags=re.IGNORECASE):
-                    return True
+            # perf compares patterns with a stepping to the full id and the others to the id without it;
+            # a pattern can only fully match one of the two shapes, so trying both is the same rule.
+            full = cpu.perf_id
+            short = full.rsplit("-", 1)[0] if cpu.stepping is not None else full
+            if any(re.fullmatch(p, full, flags=re.IGNORECASE) or re.fullmatch(p, short, flags=re.IGNORECASE)
+                   for p in self.x86):
+                return True
         if cpu.midr_key:
             return any(p.lower() == cpu.midr_key for p in self.arm)
         return False

@@ -75,6 +75,29 @@ def group_events(events: list[Event], gp_counters: int) -> list[tuple[Event, ...
     return [tuple(g) for g in groups if g]
 
 
+def probe_pmu(perf: str = "perf") -> tuple[bool, str]:
+    """Can perf count a hardware event here? Returns (usable, why not). Raises BackendError when perf cannot run."""
+    if not shutil.which(perf):
+        raise BackendError(f"perf is not installed ({perf!r} not on PATH): {INSTALL_HINT}")
+    try:
+        done = subprocess.run([perf, "stat", "-x", SEP, "-e", "task-clock,cycles", "--", "true"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BackendError(f"perf could not be run: {exc}") from None
+    err = done.stderr
+    if done.returncode != 0:
+        if "paranoid" in err or "Permission" in err or "Access to performance monitoring" in err:
+            raise BackendError(
+                f"perf is not permitted to count (kernel.perf_event_paranoid={paranoid_level()}): run as root, "
+                "or `sudo sysctl -w kernel.perf_event_paranoid=1` (or grant CAP_PERFMON)")
+        last = err.strip().splitlines()[-1] if err.strip() else f"exit {done.returncode}"
+        raise BackendError(f"perf stat failed: {last}")
+    cycles = {r["event"]: r for r in parse_stat_csv(err)}.get("cycles", {})
+    if cycles.get("status") == schema.OK:
+        return True, ""
+    return False, "no hardware PMU: perf reports <not supported> for cycles (typical of VMs and containers)"
+
+
 class PerfBackend:
     """Counts events with the real `perf stat`, enabling counters only inside the phase of each pass."""
 
@@ -94,30 +117,13 @@ class PerfBackend:
         """Find out whether perf runs and whether a hardware PMU is there; decide which events to count."""
         self._check_installed()
         self.pmu = emap.pmu
-        try:
-            done = subprocess.run([self.perf, "stat", "-x", SEP, "-e", "task-clock,cycles", "--", "true"],
-                                  capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise BackendError(f"perf could not be run: {exc}") from None
-        err = done.stderr
-        if done.returncode != 0 or "perf_event_paranoid" in err or "Permission denied" in err:
-            level = paranoid_level()
-            if "paranoid" in err or "Permission" in err or "Access to performance monitoring" in err:
-                raise BackendError(
-                    f"perf is not permitted to count (kernel.perf_event_paranoid={level}): run as root, or "
-                    "`sudo sysctl -w kernel.perf_event_paranoid=1` (or grant CAP_PERFMON)")
-            raise BackendError(f"perf stat failed: {err.strip().splitlines()[-1] if err.strip() else done.returncode}")
-        rows = {r["event"]: r for r in parse_stat_csv(err)}
+        has_pmu, detail = probe_pmu(self.perf)
         version = subprocess.run([self.perf, "--version"], capture_output=True, text=True).stdout.strip()
-        has_pmu = rows.get("cycles", {}).get("status") == schema.OK
-        probe = Probe(usable=(), version=version)
-        if has_pmu:
-            probe.usable = tuple(events)
-        else:
-            reason = "no hardware PMU: perf reports <not supported> for cycles (typical of VMs and containers)"
+        probe = Probe(usable=tuple(events), version=version)
+        if not has_pmu:
             probe.usable = tuple(e for e in events if e.kind == "software")
-            probe.missing = {e.name: reason for e in events if e.kind != "software"}
-            probe.notes.append(f"hardware events are unavailable here ({reason}); counting software events only. "
+            probe.missing = {e.name: detail for e in events if e.kind != "software"}
+            probe.notes.append(f"hardware events are unavailable here ({detail}); counting software events only. "
                                "For simulated cache and branch figures use --backend cachegrind.")
         return probe
 

@@ -35,6 +35,169 @@ static int env_int(const char *name, int fallback)
     return v && *v ? atoi(v) : fallback;
 }
 
+/* ==== VTune collection control (HWPROF_VTUNE=1) ===========================================
+ * Environment:
+ *   HWPROF_VTUNE=1         resume/pause VTune's collection at the edges of the phases below
+ *   HWPROF_VTUNE_MASK      bit i set: phase i is collected by VTune in this process
+ *   HWPROF_VTUNE_STATUS    file that gets "scoped" or "unscoped: <why>" at hwprof_init
+ *   INTEL_LIBITTNOTIFY64   set by VTune in the measured process: its ITT collector library
+ * VTune starts the process with collection paused (-start-paused; the bootstrap pass starts
+ * running) and the helper calls ITT's __itt_resume / __itt_pause at the phase edges. It does
+ * not link Intel's static ITT library; it does what that library (ittapi's
+ * ittnotify_static.c, API 3.0, build 20250807) does on the first ITT call: dlopen the
+ * collector, then either hand its __itt_api_init a descriptor (__itt_global) whose API list
+ * names the functions wanted, for the collector to fill in their pointers, or, for a legacy
+ * collector without __itt_api_init, look the functions up by name. The two structures below
+ * copy the layout of ittnotify_config.h's ___itt_api_info and ___itt_global field for field;
+ * a collector reads them, so that layout (not our names) is the contract.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+
+enum { ITT_GROUP_LEGACY = 1 << 0, ITT_GROUP_CONTROL = 1 << 1, ITT_GROUP_ALL = -1 };
+enum { ITT_COLLECTION_INIT_SUCCESSFUL = 4 };
+
+#pragma pack(push, 8)
+struct itt_api_info {
+    const char *name;
+    void **func_ptr;
+    void *init_func;
+    void *null_func;
+    int group;                            /* __itt_group_id */
+};
+
+struct itt_global {
+    unsigned char magic[8];
+    unsigned long version_major, version_minor, version_build;
+    volatile long api_initialized, mutex_initialized, atomic_counter;
+    pthread_mutex_t mutex;
+    void *lib;
+    void *error_handler;
+    const char **dll_path_ptr;
+    struct itt_api_info *api_list_ptr;
+    struct itt_global *next;
+    void *thread_list, *domain_list, *string_list;
+    int state;                            /* __itt_collection_state */
+    void *counter_list;
+    unsigned int ipt_collect_events;
+    void *histogram_list;
+    void *counter_metadata_list;
+};
+#pragma pack(pop)
+
+typedef void (*itt_void_fn)(void);
+typedef void (*itt_api_init_fn)(struct itt_global *, int);
+
+static void itt_unbound(void) {}
+static itt_void_fn itt_pause_fn = itt_unbound, itt_resume_fn = itt_unbound;
+
+static struct itt_api_info itt_api_list[] = {
+    {"__itt_pause", (void **)&itt_pause_fn, (void *)itt_unbound, (void *)itt_unbound,
+     ITT_GROUP_CONTROL | ITT_GROUP_LEGACY},
+    {"__itt_resume", (void **)&itt_resume_fn, (void *)itt_unbound, (void *)itt_unbound,
+     ITT_GROUP_CONTROL | ITT_GROUP_LEGACY},
+    {NULL, NULL, NULL, NULL, 0},
+};
+
+static struct itt_global itt_global = {
+    .magic = {0xED, 0xAB, 0xAB, 0xEC, 0x0D, 0xEE, 0xDA, 0x30},
+    .version_major = 3, .version_minor = 0, .version_build = 20250807,
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .api_list_ptr = itt_api_list,
+};
+
+static unsigned vtune_mask;
+static const char *vtune_why = "not connected";
+
+/* Load VTune's collector and bind __itt_pause/__itt_resume; NULL on success, else why not. */
+static const char *vtune_connect(void)
+{
+    const char *path = getenv(sizeof(void *) == 8 ? "INTEL_LIBITTNOTIFY64" : "INTEL_LIBITTNOTIFY32");
+    pthread_mutexattr_t attr;
+    itt_api_init_fn api_init;
+    void *lib;
+
+    if (!path || !*path)
+        return "INTEL_LIBITTNOTIFY64 is not set (the process was not started by VTune)";
+    if (!(lib = dlopen(path, RTLD_LAZY)))
+        return "the collector library in INTEL_LIBITTNOTIFY64 could not be loaded";
+    /* The static part's ITT_MUTEX_INIT_AND_LOCK: a recursive mutex, held across __itt_api_init. */
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&itt_global.mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+    itt_global.atomic_counter = 1;
+    itt_global.mutex_initialized = 1;
+    pthread_mutex_lock(&itt_global.mutex);
+    itt_global.lib = lib;
+    itt_global.state = ITT_COLLECTION_INIT_SUCCESSFUL;
+    *(void **)&api_init = dlsym(lib, "__itt_api_init");
+    if (api_init) {
+        api_init(&itt_global, ITT_GROUP_ALL);
+    } else {
+        for (struct itt_api_info *f = itt_api_list; f->name; f++) {
+            void *fn = dlsym(lib, f->name);
+            *f->func_ptr = fn ? fn : f->null_func;
+        }
+    }
+    itt_global.api_initialized = 1;
+    pthread_mutex_unlock(&itt_global.mutex);
+    if (!itt_pause_fn)
+        itt_pause_fn = itt_unbound;
+    if (!itt_resume_fn)
+        itt_resume_fn = itt_unbound;
+    if (itt_pause_fn == itt_unbound || itt_resume_fn == itt_unbound)
+        return "the collector did not provide __itt_pause and __itt_resume";
+    return NULL;
+}
+
+static void vtune_write_status(void)
+{
+    const char *path = getenv("HWPROF_VTUNE_STATUS");
+    char line[256] = "scoped\n";
+    int fd;
+
+    if (!path || !*path || (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+        return;
+    if (vtune_why) {
+        strcpy(line, "unscoped: ");
+        strncat(line, vtune_why, sizeof line - strlen(line) - 2);
+        strcat(line, "\n");
+    }
+    ssize_t written = write(fd, line, strlen(line));
+    (void)written;
+    close(fd);
+}
+
+static void vtune_init(void)
+{
+    vtune_mask = 0;
+    if (!env_int("HWPROF_VTUNE", 0))
+        return;
+    vtune_mask = (unsigned)env_int("HWPROF_VTUNE_MASK", 0);
+    if (!itt_global.api_initialized)
+        vtune_why = vtune_connect();
+    vtune_write_status();
+}
+
+/* Resume (begin) or pause (end) VTune's collection at an edge of a phase it collects. */
+static void vtune_edge(int phase, int begin)
+{
+    if (vtune_mask & (1u << phase))
+        (begin ? itt_resume_fn : itt_pause_fn)();
+}
+
+/* 1: VTune's pause/resume are bound, 0: HWPROF_VTUNE is off, -1: asked for but not reachable. */
+int hwprof_vtune_state(void)
+{
+    if (!env_int("HWPROF_VTUNE", 0))
+        return 0;
+    return vtune_why ? -1 : 1;
+}
+/* ==== end of VTune collection control ===================================================== */
+
 int hwprof_init(void)
 {
     ctl_fd = env_int("HWPROF_CTL_FD", -1);
@@ -42,6 +205,7 @@ int hwprof_init(void)
     count_mask = (unsigned)env_int("HWPROF_COUNT_MASK", 0);
     use_callgrind = env_int("HWPROF_CALLGRIND", 0);
     n_marks = 0;
+    vtune_init();
     return ctl_fd >= 0 ? 1 : 0;
 }
 
@@ -74,6 +238,7 @@ void hwprof_begin(int phase)
     if (use_callgrind)
         CALLGRIND_TOGGLE_COLLECT;
 #endif
+    vtune_edge(phase, 1);
     mark(phase * 2);
 }
 
@@ -88,6 +253,7 @@ void hwprof_end(int phase)
         CALLGRIND_DUMP_STATS_AT(phase_names[phase]);
     }
 #endif
+    vtune_edge(phase, 0);
     if (count_mask & (1u << phase))
         perf_command("disable\n", 8);
 }

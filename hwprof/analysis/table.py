@@ -1,0 +1,43 @@
+"""Readable tables of summaries, for terminals."""
+
+from __future__ import annotations
+
+from hwprof.analysis.stats import Summary
+from hwprof.data import schema
+
+
+def fmt(value: float | None) -> str:
+    """A number in at most 6 significant digits, '-' for none."""
+    if value is None:
+        return "-"
+    if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
+        return f"{value:.4g}"
+    return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:.6g}"
+
+
+def render(summaries: list[Summary], title: str = "") -> str:
+    """A fixed-width table of measured figures, then one line per kind of unavailable figure."""
+    rows = [("phase", "event / metric", "mean", "stdev", "CV", "median", "n", "unit")]
+    for s in summaries:
+        if s.status == schema.OK:
+            cv = f"{100 * s.cv:.1f}%" if s.cv is not None else "-"
+            rows.append((s.phase, s.name, fmt(s.mean), fmt(s.stdev), cv, fmt(s.median), str(s.n), s.unit))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {2, 3, 4, 5, 6}
+    lines = [title] if title else []
+    for i, r in enumerate(rows):
+        cells = [c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    missing: dict[tuple[str, str], list[str]] = {}
+    for s in summaries:
+        if s.status != schema.OK:
+            key = (s.status, s.note.split(":")[0] if s.kind == schema.EVENT else "")
+            names = missing.setdefault(key, [])
+            if s.name not in names:
+                names.append(s.name)
+    for (status, why), names in missing.items():
+        label = status.replace("_", " ")
+        lines.append(f"{label}: {', '.join(names)}" + (f" ({why})" if why else ""))
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""The `hwprof` command line: thin commands that parse options into a config and call one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Why is one WebAssembly runtime faster than another on this CPU?")
+events_app = typer.Typer(no_args_is_help=True, help="Event maps: list, show and lint events/*.toml.")
+workloads_app = typer.Typer(no_args_is_help=True, help="Bundled workloads.")
+app.add_typer(events_app, name="events")
+app.add_typer(workloads_app, name="workloads")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line and exit non-zero."""
+    typer.echo(f"hwprof: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _size_bytes(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    try:
+        return int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
+    except (ValueError, KeyError):
+        fail(f"--memory-limit {text!r} is not a size (e.g. 4GiB, 512MiB)")
+
+
+@app.command()
+def collect(
+    workload: str = typer.Argument(..., help="A bundled workload (2mm, gemm, atax) or a path to a .wasm with _start."),
+    runtime: str = typer.Option("wasmtime", "--runtime", "-r", help="Runtime target."),
+    size: str = typer.Option("medium", "--size", "-s", help="Dataset preset: mini, small, medium, large, extralarge."),
+    backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
+    events: str = typer.Option("", "--events", "-e", help="Comma-separated events or metrics (default: the whole map)."),
+    event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map instead of the one matching the CPU."),
+    repetitions: int = typer.Option(5, "--repetitions", "-n", min=1, help="Measured repetitions."),
+    warmup: int = typer.Option(1, "--warmup", min=0, help="Unrecorded warm-up repetitions first."),
+    cpu: Optional[int] = typer.Option(None, "--cpu", help="CPU to pin the measured process to (default: the last)."),
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, help="Seconds one measured process may run."),
+    memory_limit: str = typer.Option("4GiB", "--memory-limit", help="Largest linear memory a module may have."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Results store folder (default results/default)."),
+    opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
+    sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+):
+    """Run a workload under a runtime, pinned to one CPU, counting events per phase."""
+    from hwprof.analysis import stats, table
+    from hwprof.collect import CollectConfig, CollectError
+    from hwprof.collect import collect as run_collect
+    from hwprof.data.paths import default_results
+
+    geometry = []
+    for item in sim_cache:
+        if "=" not in item:
+            fail(f"--sim-cache {item!r} must look like I1=32768,8,64")
+        geometry.append(tuple(item.split("=", 1)))
+    config = CollectConfig(
+        workload=workload, runtime=runtime, size=size, backend=backend,
+        events=tuple(e.strip() for e in events.split(",") if e.strip()), event_map=event_map,
+        repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
+        results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry))
+    progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
+    try:
+        result = run_collect(config, progress=progress)
+    except CollectError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; repetitions finished so far are in the store", 130)
+    summaries = stats.summarize(result.records)
+    if as_json:
+        typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
+                               "run_files": [str(p) for p in result.run_files], "notes": result.notes,
+                               "provenance": result.provenance, "summary": [s.to_dict() for s in summaries]},
+                              indent=1, default=str))
+        return
+    p = result.provenance
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    title = (f"{p['workload']} ({p['size'] or 'user module'}) on {p['runtime']} {p['runtime_version']} "
+             f"[{p['runtime_flags'].split(';')[0]}], backend {p['backend']}, CPU {p['cpu_index']} "
+             f"({p['cpu']}, map {p['event_map']}), {config.repetitions} repetitions")
+    typer.echo(table.render(summaries, title))
+    typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
+
+
+@app.command()
+def doctor(
+    cpu: Optional[int] = typer.Option(None, "--cpu", help="Logical CPU to describe (default: the measured one)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """What this machine can measure: CPU and microarchitecture, perf, PMU, valgrind, runtimes."""
+    from hwprof import doctor as doc
+    from hwprof.pinning import PinningError
+
+    try:
+        report = doc.diagnose(cpu)
+    except PinningError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(report, indent=1) if as_json else doc.render(report))
+
+
+@events_app.command("lint")
+def events_lint():
+    """Check every event map: names, duplicates, formulas, encodings."""
+    from hwprof import events as ev
+
+    problems = ev.lint()
+    for p in problems:
+        typer.echo(p)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(ev.available())} event maps, no problems")
+
+
+@events_app.command("list")
+def events_list():
+    """List event maps and the CPUs they match."""
+    from hwprof import events as ev
+
+    for name in ev.available():
+        m = ev.load(name)
+        kind = "abstract" if m.abstract else ", ".join(m.x86 + m.arm) or "fallback"
+        typer.echo(f"{name:16} {m.title}  [{kind}]")
+
+
+@events_app.command("show")
+def events_show(name: Optional[str] = typer.Argument(None, help="Map name (default: the one for this CPU)."),
+                as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Show a resolved event map: its events with perf names and encodings, and its metrics."""
+    from hwprof import events as ev
+    from hwprof.data.cpu import identify
+
+    try:
+        m = ev.load(name) if name else ev.for_cpu(identify())
+    except ev.EventMapError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"name": m.name, "title": m.title, "pmu": m.pmu, "gp_counters": m.gp_counters,
+                               "events": {e.name: {"perf": e.perf, "encoding": dict(e.encoding), "kind": e.kind,
+                                                   "fixed": e.fixed, "unit": e.unit} for e in m.events.values()},
+                               "metrics": {k: v.formula.text for k, v in m.metrics.items()}}, indent=1))
+        return
+    typer.echo(f"{m.name}: {m.title}")
+    for e in m.events.values():
+        typer.echo(f"  event  {e.name:36} {e.perf_spec(m.pmu):40} {e.unit}")
+    for metric in m.metrics.values():
+        typer.echo(f"  metric {metric.name:24} = {metric.formula.text}")
+
+
+@workloads_app.command("list")
+def workloads_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List bundled workloads with their suite, category, data type and sizes."""
+    from hwprof import workloads as wl
+
+    cat = wl.catalogue()
+    if as_json:
+        typer.echo(json.dumps(cat["workload"], indent=1))
+        return
+    for name, spec in cat["workload"].items():
+        typer.echo(f"{name:10} {spec['suite']:10} {spec['category']:24} {spec['data_type']:7} "
+                   f"sizes: {', '.join(spec['dims'])}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

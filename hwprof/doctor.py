@@ -1,0 +1,79 @@
+"""`hwprof doctor`: what this machine can measure, and with which tools and runtimes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from importlib import metadata
+
+from hwprof import events, pinning
+from hwprof.backends import BackendError
+from hwprof.backends.perf import probe_pmu
+from hwprof.data import provenance
+from hwprof.data.cpu import identify
+
+# Runtimes looked for on PATH: (name, version argv). The wasmtime package is checked separately.
+CLI_RUNTIMES = (("node", ["node", "--version"]), ("wasmtime-cli", ["wasmtime", "--version"]),
+                ("wasmer", ["wasmer", "--version"]), ("wavm", ["wavm", "version"]), ("iwasm", ["iwasm", "--version"]),
+                ("wasmedge", ["wasmedge", "--version"]))
+
+
+def _package(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def diagnose(cpu: int | None = None) -> dict:
+    """Everything doctor reports, as a plain dict."""
+    index = pinning.choose_cpu(cpu)
+    ident = identify(index)
+    emap = events.for_cpu(ident)
+    report = {
+        "cpu": {**ident.to_dict(), "index": index},
+        "microarch": emap.name,
+        "microarch_title": emap.title,
+        "event_map": str(emap.path),
+        "kernel": provenance.machine(index)["kernel"],
+        "perf": {"version": provenance.perf_version(), "paranoid": provenance.paranoid_level()},
+        "valgrind": provenance.tool_version(["valgrind", "--version"]),
+        "runtimes": {"wasmtime (python package)": _package("wasmtime")},
+        "toolchain": {"zig (python package ziglang)": _package("ziglang"), "python": sys.version.split()[0]},
+    }
+    try:
+        usable, why = probe_pmu()
+        report["perf"]["hardware_pmu"] = usable
+        report["perf"]["hardware_pmu_detail"] = why or "cycles counted"
+    except BackendError as exc:
+        report["perf"]["hardware_pmu"] = None
+        report["perf"]["hardware_pmu_detail"] = str(exc)
+    for name, argv in CLI_RUNTIMES:
+        if shutil.which(argv[0]):
+            report["runtimes"][name] = provenance.tool_version(argv) or "found (version unknown)"
+    return report
+
+
+def render(report: dict) -> str:
+    """The report as lines for a terminal."""
+    c = report["cpu"]
+    if c.get("vendor"):
+        ident = f"{c['vendor']} family {c['family']} model {c['model']} (0x{c['model']:X}) stepping {c['stepping']}"
+    else:
+        ident = f"MIDR {c.get('midr') or '?'} (implementer:part {c.get('midr_key') or '?'})"
+    pmu = report["perf"]
+    pmu_line = {True: "usable", False: "NOT usable", None: "unknown"}[pmu.get("hardware_pmu")]
+    lines = [
+        f"CPU          {c['model_name']} [logical CPU {c['index']}]",
+        f"identity     {ident}  -> perf id {c['key']}",
+        f"microarch    {report['microarch']}: {report['microarch_title']}",
+        f"event map    {report['event_map']}",
+        f"kernel       {report['kernel']}",
+        f"perf         {pmu['version'] or 'not installed (apt-get install linux-perf)'}; "
+        f"perf_event_paranoid={pmu['paranoid']}",
+        f"hardware PMU {pmu_line}: {pmu['hardware_pmu_detail']}",
+        f"valgrind     {report['valgrind'] or 'not installed (apt-get install valgrind)'}",
+        "runtimes     " + "; ".join(f"{k} {v or 'not installed'}" for k, v in report["runtimes"].items()),
+        "toolchain    " + "; ".join(f"{k} {v or 'not installed'}" for k, v in report["toolchain"].items()),
+    ]
+    return "\n".join(lines)
