@@ -37,9 +37,8 @@ def build() -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    argv = _compiler() + ["-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)]
-    if with_valgrind:
-        argv.insert(-1, "-DHWPROF_HAVE_VALGRIND")
+    defines = ["-DHWPROF_HAVE_VALGRIND"] if with_valgrind else []
+    argv = _compiler() + ["-O2", "-shared", "-fPIC", *defines, "-o", str(tmp), str(SOURCE), "-ldl"]
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -24,6 +24,15 @@ def _affinity_report() -> dict:
     return {"affinity": sorted(os.sched_getaffinity(0)), "threads": threads}
 
 
+def _one_line(exc: Exception) -> str:
+    """The line of a Wasmtime error that says what happened (the cause, not the backtrace header)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        cause = lines[lines.index("Caused by:") + 1:]
+        return cause[-1].lstrip("0123456789: ") if cause else lines[0]
+    return lines[0] if lines else type(exc).__name__
+
+
 def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
     ffi = wasmtime._bindings
     ty = wasmtime.FuncType([], [])
@@ -115,7 +124,7 @@ def main(job_path: str) -> int:
         result["stage"] = "done"
         return finish(0)
     except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-        result["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        result["error"] = _one_line(exc)
         result["error_detail"] = str(exc)
         return finish(2)
 
