@@ -48,6 +48,7 @@ def collect(
     results: Optional[Path] = typer.Option(None, "--results", help="Results store folder (default results/default)."),
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
+    dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[:GUEST] (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
@@ -62,11 +63,18 @@ def collect(
         if "=" not in item:
             fail(f"--sim-cache {item!r} must look like I1=32768,8,64")
         geometry.append(tuple(item.split("=", 1)))
+    preopens = []
+    for item in dirs:
+        host, _, guest = item.partition(":")
+        if not Path(host).is_dir():
+            fail(f"--dir {host!r} is not a folder")
+        preopens.append((str(Path(host).resolve()), guest or host))
     config = CollectConfig(
         workload=workload, runtime=runtime, size=size, backend=backend,
         events=tuple(e.strip() for e in events.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
-        results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry))
+        results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
+        dirs=tuple(preopens))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
         result = run_collect(config, progress=progress)

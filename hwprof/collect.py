@@ -43,6 +43,7 @@ class CollectConfig:
     results: Path = Path("results/default")
     opt_level: str = "speed"
     sim_geometry: tuple[tuple[str, str], ...] = ()
+    dirs: tuple[tuple[str, str], ...] = ()   # (host, guest) folders the module may open; none by default
     keep_workdir: bool = False
 
 
@@ -94,6 +95,8 @@ def _phase_times(outcome: Outcome, spawn_ns: int) -> dict[str, float]:
 def _failure(outcome: Outcome, rc: int | None, tail: str, timeout: float) -> str:
     if rc is None:
         return f"timed out after {timeout:g} s (raise it with --timeout)"
+    if outcome.exit_code not in (None, 0) and not outcome.error:
+        return f"the module exited with status {outcome.exit_code}"
     if outcome.error:
         where = outcome.stage if outcome.stage not in ("", "done") else "run"
         return f"{where} failed: {outcome.error}"
@@ -111,14 +114,19 @@ class Collector:
         self.cpu = pinning.choose_cpu(config.cpu)
         self.cpu_id = identify(self.cpu)
         self.emap = events.load(config.event_map) if config.event_map else events.for_cpu(self.cpu_id)
-        self.requested = self.emap.select(list(config.events))
         options = {"geometry": dict(config.sim_geometry)} if config.backend == "cachegrind" else {}
         self.backend = backends.get(config.backend, **options)
+        # A simulator counts its own events: -e names them (or its metrics), not the CPU's.
+        self.metric_map = self.backend.sim_map() if self.backend.simulated else self.emap
+        self.requested = self.metric_map.select(list(config.events))
+        chosen = {e.name for e in self.requested}
+        every = {**self.emap.metrics, **self.metric_map.metrics}
+        self.metrics = {n: m for n, m in every.items()
+                        if not config.events or n in config.events or set(m.formula.names) <= chosen}
         self.runtime = runtimes.get(config.runtime, opt_level=config.opt_level)
         self.runtime_version = self.runtime.probe()
         self.workload = workloads.resolve(config.workload, config.size)
         self.probe: Probe = self.backend.probe(self.emap, self.requested)
-        self.metric_map = self.backend.sim_map() if self.backend.simulated else self.emap
         self.passes: list[Pass] = self.backend.plan(self.probe, self.runtime.phases, self.emap.gp_counters)
 
     def flags(self) -> str:
@@ -133,7 +141,8 @@ class Collector:
     def run_pass(self, one_pass: Pass, root: Path) -> tuple[list[Count], Outcome, int, str | None]:
         """One measured process: returns its counts, its outcome, its spawn time and a failure line or None."""
         workdir = Path(tempfile.mkdtemp(prefix=f"{one_pass.phases[0]}-", dir=root))
-        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, memory_limit=self.config.memory_limit)
+        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, dirs=self.config.dirs,
+                  memory_limit=self.config.memory_limit)
         launch = self.backend.prepare(self.runtime.command(job), one_pass, workdir)
         env = {**os.environ, **launch.env}
         try:
@@ -143,7 +152,8 @@ class Collector:
                 os.close(fd)
         outcome = self.runtime.outcome(job)
         if rc != 0 or not outcome.ok:
-            return [], outcome, spawn_ns, _failure(outcome, rc, tail, self.config.timeout)
+            reason = (rc is not None and self.backend.explain(launch)) or _failure(outcome, rc, tail, self.config.timeout)
+            return [], outcome, spawn_ns, reason
         return self.backend.read(launch, one_pass), outcome, spawn_ns, None
 
     def repetition(self, rep: int, root: Path) -> tuple[list[Record], dict, str | None]:
@@ -191,13 +201,11 @@ class Collector:
 
     def _metrics(self, rep: int, phase: str, values: dict, edge: str) -> list[Record]:
         out = []
-        wanted = dict(self.emap.metrics)
-        wanted.update(self.metric_map.metrics)
-        for name, metric in wanted.items():
+        for name, metric in self.metrics.items():
             source = self.metric_map.metrics.get(name)
             if source is None:
                 out.append(self._record(rep, phase, name, schema.METRIC, None, metric.unit, schema.UNAVAILABLE, edge,
-                                        note=f"the {self.backend.name} backend has no counterpart of {metric.formula.text}"))
+                                        note=f"the {self.backend.name} backend cannot give it"))
                 continue
             value = source.formula.evaluate(values)
             if value is None:

@@ -136,3 +136,31 @@ def test_help_is_fast_because_heavy_imports_are_lazy():
     code = "import sys, hwprof.cli; print(sorted(m for m in ('pandas', 'plotly', 'numpy', 'wasmtime') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_module_sees_no_host_files_unless_given_a_folder(tmp_path, store):
+    wasm = tmp_path / "read_file.wasm"
+    src = Path(__file__).parent / "data" / "read_file.c"
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-O2", "-s", "-o", str(wasm),
+                    str(src)], check=True)
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "in.txt").write_text("12345")
+    denied = run("collect", wasm, "-n", "1", "--warmup", "0", "-q", "--results", store, "-e", "task_clock")
+    assert denied.exit_code != 0 and "the module exited with status 1" in denied.output
+    given = run("collect", wasm, "-n", "1", "--warmup", "0", "-q", "--results", store, "-e", "task_clock",
+                "--dir", f"{folder}:/data", "--json")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["summary"]
+
+
+def test_an_event_perf_cannot_count_is_one_line(tmp_path, store):
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "generic.toml").write_text(
+        'name = "generic"\n[[event]]\nname = "bogus"\nperf = "no-such-event-anywhere"\nkind = "software"\n')
+    res = run("collect", "2mm", "-s", "mini", "-n", "1", "-q", "--results", store,
+              env={"HWPROF_EVENTS_DIR": str(events)})
+    assert res.exit_code != 0
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("hwprof: error:")]
+    assert len(errors) == 1 and "perf cannot count event 'no-such-event-anywhere'" in errors[0], res.output

@@ -33,7 +33,11 @@ def render(summaries: list[Summary], title: str = "") -> str:
     missing: dict[tuple[str, str], list[str]] = {}
     for s in summaries:
         if s.status != schema.OK:
-            key = (s.status, s.note.split(":")[0] if s.kind == schema.EVENT else "")
+            if s.kind == schema.EVENT:
+                why = s.note.split(":")[0]
+            else:
+                why = "their events were not counted" if s.note.startswith("needs") else s.note
+            key = (s.status, why)
             names = missing.setdefault(key, [])
             if s.name not in names:
                 names.append(s.name)

@@ -1,7 +1,8 @@
 """Counter backends: how the events of a phase get counted (perf, cachegrind, VTune).
 
 A backend is a small protocol: `probe` says what it can count here, `plan` splits the events into
-passes, `prepare` wraps the measured command for one pass, `read` turns its output into counts.
+passes, `prepare` wraps the measured command for one pass, `read` turns its output into counts, and
+`explain` turns the backend's own complaint about a failed pass into one line (or None).
 Add one by writing a module with a class like PerfBackend and one line in BACKENDS.
 """
 
@@ -75,6 +76,8 @@ class Backend(Protocol):
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch: ...
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]: ...
+
+    def explain(self, launch: Launch) -> str | None: ...
 
 
 BACKENDS = {

@@ -75,15 +75,14 @@ class CachegrindBackend:
         return event_maps.load(SIM_MAP)
 
     def probe(self, emap: EventMap, events: list[Event]) -> Probe:
-        """Check valgrind is there; the simulator counts its own events, whatever the CPU map asked."""
+        """Check valgrind is there; `events` come from the simulator's own map (all of them when none were named)."""
         if not shutil.which(self.valgrind):
             raise BackendError("valgrind is not installed: apt-get install valgrind")
         version = subprocess.run([self.valgrind, "--version"], capture_output=True, text=True).stdout.strip()
-        sim = self.sim_map()
-        missing = {e.name: "not simulated by valgrind" for e in events if e.kind != "software"}
+        simulated = tuple(e for e in events if e.kind == "simulated") or tuple(self.sim_map().events.values())
         notes = [f"cachegrind backend: every cache and branch figure is simulated by {version} ({self.flags()}), "
                  "not measured on this CPU"]
-        return Probe(usable=tuple(sim.events.values()), missing=missing, notes=notes, version=version)
+        return Probe(usable=simulated, notes=notes, version=version)
 
     def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]:
         """One process simulates every phase: each phase's statistics are dumped at its end."""
@@ -97,6 +96,13 @@ class CachegrindBackend:
                "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=no", "--compress-strings=no",
                "--collect-atstart=yes"] + [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
         return Launch(cmd, {"HWPROF_CALLGRIND": "1"}, workdir=workdir)
+
+    def explain(self, launch: Launch) -> str | None:
+        """valgrind's own fatal message, if it printed one."""
+        log = launch.workdir / "launcher.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        fatal = [ln.split("==", 2)[-1].strip() for ln in text.splitlines() if "valgrind: " in ln and "error" in ln.lower()]
+        return f"valgrind failed: {fatal[0]}" if fatal else None
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """Sum the per-phase dumps (a phase marked several times is summed) into counts."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -161,6 +162,17 @@ class PerfBackend:
         env = {"HWPROF_CTL_FD": str(ctl_w), "HWPROF_ACK_FD": str(ack_r), "HWPROF_COUNT_MASK": str(phase_bits)}
         fds = (ctl_r, ctl_w, ack_r, ack_w)
         return Launch(cmd, env, pass_fds=fds, workdir=workdir, close_fds=fds)
+
+    def explain(self, launch: Launch) -> str | None:
+        """perf's reason for refusing an event (this CPU or this perf lacks it), as one line."""
+        log = launch.workdir / "launcher.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "event syntax error" in text or "Cannot find PMU" in text or "unknown term" in text:
+            event = re.search(r"event syntax error: '([^']*)'", text)
+            reason = [ln.strip(" \\_") for ln in text.splitlines() if "\\___" in ln]
+            what = f"event {event.group(1)!r}" if event else "an event"
+            return f"perf cannot count {what} here: {reason[0] if reason else 'event syntax error'}"
+        return None
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """Counts of the pass's phase, matched to the events in the order perf prints them."""

@@ -135,6 +135,13 @@ class VTuneBackend:
                 "-group-by", "process", "-show-as", "events", "-format", "csv", "-csv-delimiter", "comma",
                 "-report-output", str(workdir / REPORT)]
 
+    def explain(self, launch: Launch) -> str | None:
+        """VTune's error line, if it printed one."""
+        log = launch.workdir / "launcher.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        errors = [ln.strip() for ln in text.splitlines() if ln.startswith("vtune: Error")]
+        return errors[0] if errors else None
+
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """The pass's phase counts, matched to its events by name in VTune's hw-events report."""
         self._check_installed()

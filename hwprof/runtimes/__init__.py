@@ -83,7 +83,8 @@ def read_outcome(job: Job) -> Outcome:
     if not path.exists():
         return Outcome(ok=False, error="the measured process ended without reporting", stdout=stdout)
     d = json.loads(path.read_text())
-    failed = bool(d.get("error")) or (d.get("stage") != "done" and job.stop_after == "execute")
+    failed = bool(d.get("error")) or (d.get("stage") != "done" and job.stop_after == "execute") \
+        or d.get("exit_code") not in (None, 0)
     return Outcome(ok=not failed, stage=d.get("stage", ""), error=d.get("error") or "", exit_code=d.get("exit_code"),
                    boundary=d.get("boundary", ""), marks=[tuple(m) for m in d.get("marks", [])],
                    affinity=d.get("affinity", []), threads=d.get("threads", {}), stdout=stdout)

@@ -5,6 +5,7 @@ Phase edges go through the C helper; bench.start / bench.end are the helper's C 
 Wasmtime's C API, so a marker never enters the Python interpreter.
 """
 
+import contextlib
 import ctypes
 import json
 import os
@@ -58,6 +59,15 @@ def main(job_path: str) -> int:
     result = {"stage": "bootstrap", "exit_code": None, "error": None, "boundary": "entry-call",
               "wasmtime_version": getattr(wasmtime, "__version__", "")}
 
+    @contextlib.contextmanager
+    def phase(name: str):
+        result["stage"] = name
+        pc.begin(name)
+        try:
+            yield
+        finally:
+            pc.end(name)
+
     def finish(code: int) -> int:
         result["marks"] = pc.marks()
         result.update(_affinity_report())
@@ -74,10 +84,8 @@ def main(job_path: str) -> int:
         engine = wasmtime.Engine(config)
         with open(job["wasm"], "rb") as f:
             wasm = f.read()
-        result["stage"] = "compile"
-        pc.begin("compile")
-        module = wasmtime.Module(engine, wasm)
-        pc.end("compile")
+        with phase("compile"):
+            module = wasmtime.Module(engine, wasm)
         if job.get("stop_after") == "compile":
             return finish(0)
 
@@ -99,10 +107,8 @@ def main(job_path: str) -> int:
             _define_marker(wasmtime, linker, b"start", pc.address("hwprof_bench_start"))
             _define_marker(wasmtime, linker, b"end", pc.address("hwprof_bench_end"))
             result["boundary"] = "markers"
-        result["stage"] = "instantiate"
-        pc.begin("instantiate")
-        instance = linker.instantiate(store, module)
-        pc.end("instantiate")
+        with phase("instantiate"):
+            instance = linker.instantiate(store, module)
         if job.get("stop_after") == "instantiate":
             return finish(0)
 
