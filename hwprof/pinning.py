@@ -28,8 +28,20 @@ def keep_controller_off(cpu: int) -> set[int]:
     return old
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (a killed controller leaves no orphans)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
 def pin_child(cpu: int):
-    """A preexec function that pins a child (and all it starts) to one CPU."""
+    """A preexec function that pins a child (and all it starts) to one CPU and ties its life to ours."""
     def _pin():
         os.sched_setaffinity(0, {cpu})
+        die_with_parent()
     return _pin

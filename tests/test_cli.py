@@ -164,3 +164,27 @@ def test_an_event_perf_cannot_count_is_one_line(tmp_path, store):
     assert res.exit_code != 0
     errors = [ln for ln in res.output.splitlines() if ln.startswith("hwprof: error:")]
     assert len(errors) == 1 and "perf cannot count event 'no-such-event-anywhere'" in errors[0], res.output
+
+
+def test_a_killed_collect_keeps_finished_repetitions_and_claims_nothing_more(store):
+    """kill -9 the controller mid-collect: finished repetitions load, the session is not complete, no orphans."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "hwprof", "collect", "2mm", "-s", "mini", "-n", "50",
+                             "--warmup", "0", "-q", "-e", "task_clock", "--results", str(store)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = store / "runs"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(runs.glob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    frame = hwprof.load_results(store)
+    reps = sorted(frame.repetition.unique())
+    assert 2 <= len(reps) < 50 and reps == list(range(len(reps)))
+    assert set(frame.session_state) == {"running"}
+    assert frame.groupby("repetition").size().nunique() == 1     # every stored repetition is whole
+    left = subprocess.run(["pgrep", "-f", "hwprof.runtimes.wasmtime_host"], capture_output=True, text=True)
+    assert left.stdout.strip() == ""

@@ -47,6 +47,7 @@ def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
+    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the backend that started us
     cpu = job.get("cpu")
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
