@@ -36,7 +36,8 @@ def _size_bytes(text: str) -> int:
 def collect(
     workload: str = typer.Argument(..., help="A bundled workload (2mm, gemm, atax) or a path to a .wasm with _start."),
     runtime: str = typer.Option("wasmtime", "--runtime", "-r", help="Runtime target."),
-    size: str = typer.Option("medium", "--size", "-s", help="Dataset preset: mini, small, medium, large, extralarge."),
+    size: Optional[str] = typer.Option(None, "--size", "-s",
+                                       help="Size: PolyBench preset mini..extralarge (default medium) or the workload's own."),
     backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
     events: str = typer.Option("", "--events", "-e", help="Comma-separated events or metrics (default: the whole map)."),
     event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map instead of the one matching the CPU."),

@@ -31,7 +31,7 @@ class CollectConfig:
 
     workload: str
     runtime: str = "wasmtime"
-    size: str = "medium"
+    size: str | None = None               # None: the workload's default size
     backend: str = "perf"
     events: tuple[str, ...] = ()          # event or metric names; empty: the whole map
     event_map: str | None = None          # force a map instead of matching the CPU
@@ -141,7 +141,8 @@ class Collector:
     def run_pass(self, one_pass: Pass, root: Path) -> tuple[list[Count], Outcome, int, str | None]:
         """One measured process: returns its counts, its outcome, its spawn time and a failure line or None."""
         workdir = Path(tempfile.mkdtemp(prefix=f"{one_pass.phases[0]}-", dir=root))
-        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, dirs=self.config.dirs,
+        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, args=self.workload.args,
+                  dirs=self.config.dirs,
                   memory_limit=self.config.memory_limit)
         launch = self.backend.prepare(self.runtime.command(job), one_pass, workdir)
         env = {**os.environ, **launch.env}

@@ -1,14 +1,24 @@
-"""Workloads: bundled sources built to wasm32-wasi with `zig cc` (cached), or any .wasm given by path."""
+"""Workloads: bundled C sources built to wasm32-wasi (and natively) with `zig cc`, cached; or any .wasm by path.
+
+The catalogue is every `*.toml` below this folder: `[workload.NAME]` tables (see workloads.toml for the
+fields). A build is keyed by the hash of its sources, every header, generated inputs, flags and the
+zig version, so a rebuild with the same inputs is skipped and gives the same bytes.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from hwprof.data.paths import cache_dir
@@ -16,6 +26,12 @@ from hwprof.data.paths import cache_dir
 HERE = Path(__file__).parent
 WASM_MAGIC = b"\0asm"
 OPT_LEVELS = ("-O2", "-O3", "-Os")
+PRESETS = ("mini", "small", "medium", "large", "extralarge")
+TARGETS = {
+    "wasm": ["--target=wasm32-wasi"],
+    # musl natively: the same libm as wasi-libc, so transcendental results agree bit for bit with wasm.
+    "native": ["-target", f"{platform.machine()}-linux-musl", "-static"],
+}
 
 
 class WorkloadError(Exception):
@@ -24,7 +40,7 @@ class WorkloadError(Exception):
 
 @dataclass(frozen=True)
 class Workload:
-    """A runnable .wasm and what it is."""
+    """A runnable artefact and what it is."""
 
     name: str
     size: str
@@ -32,11 +48,38 @@ class Workload:
     suite: str = ""
     flags: str = ""
     bundled: bool = True
+    args: tuple[str, ...] = ()
+    target: str = "wasm"
+    expected: str = ""
+
+
+@lru_cache(maxsize=1)
+def _catalogue_cached(stamp: tuple) -> dict:
+    merged: dict = {"defaults": {}, "workload": {}}
+    for path in sorted(HERE.rglob("*.toml")):
+        doc = tomllib.loads(path.read_text())
+        merged["defaults"].update(doc.get("defaults", {}))
+        for name, spec in doc.get("workload", {}).items():
+            if name in merged["workload"]:
+                raise WorkloadError(f"workload {name!r} is defined twice (second time in {path.name})")
+            merged["workload"][name] = {**spec, "_dir": str(path.parent)}
+    return merged
 
 
 def catalogue() -> dict:
-    """The bundled workloads' metadata (workloads.toml)."""
-    return tomllib.loads((HERE / "workloads.toml").read_text())
+    """Every bundled workload's metadata, merged from the *.toml files below hwprof/workloads."""
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(HERE.rglob("*.toml")))
+    return _catalogue_cached(stamp)
+
+
+def sizes_of(spec: dict) -> list[str]:
+    """The sizes a workload accepts."""
+    return [str(s) for s in spec.get("sizes", PRESETS)]
+
+
+def default_size(spec: dict) -> str:
+    """The size used when none is asked for."""
+    return str(spec.get("default_size", "medium" if "medium" in sizes_of(spec) else sizes_of(spec)[0]))
 
 
 def zig_version() -> str:
@@ -47,37 +90,66 @@ def zig_version() -> str:
     return done.stdout.strip()
 
 
-def build(name: str, size: str, opt: str = "-O2") -> Workload:
-    """Build a bundled workload at a dataset size to wasm32-wasi, reusing the cached artefact when inputs match."""
-    cat = catalogue()
-    spec = cat["workload"].get(name)
+def _generate(spec: dict, outdir: Path) -> None:
+    """Run the workload's build-time generator (e.g. convert a packaged image to a C header)."""
+    if spec.get("generate"):
+        module, func = spec["generate"].split(":")
+        getattr(importlib.import_module(module), func)(outdir)
+
+
+def _flags(spec: dict, size: str, opt: str, target: str) -> list[str]:
+    flags = TARGETS[target] + [opt, "-s", "-ffp-contract=off", "-std=c11"]
+    if spec.get("size_macro", "sizes" not in spec):
+        flags.append(f"-D{size.upper()}_DATASET")
+    flags += list(spec.get("cflags", []))
+    return flags
+
+
+def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "wasm") -> Workload:
+    """Build a bundled workload at a size, to wasm32-wasi or natively, reusing the cache when inputs match."""
+    spec = catalogue()["workload"].get(name)
     if spec is None:
-        raise WorkloadError(f"unknown workload {name!r} (bundled: {', '.join(cat['workload'])}; or give a path to a .wasm)")
-    size = size.lower()
-    if size not in cat["defaults"]["sizes"]:
-        raise WorkloadError(f"unknown size {size!r} (choose from: {', '.join(cat['defaults']['sizes'])})")
+        known = ", ".join(sorted(catalogue()["workload"]))
+        raise WorkloadError(f"unknown workload {name!r} (bundled: {known}; or give a path to a .wasm)")
+    size = str(size or default_size(spec)).lower()
+    if size not in sizes_of(spec):
+        raise WorkloadError(f"unknown size {size!r} for {name} (choose from: {', '.join(sizes_of(spec))})")
     if opt not in OPT_LEVELS:
         raise WorkloadError(f"unknown optimisation level {opt!r} (choose from: {', '.join(OPT_LEVELS)})")
-    source = HERE / spec["source"]
-    flags = ["--target=wasm32-wasi", opt, "-s", "-ffp-contract=off", f"-D{size.upper()}_DATASET", "-lc"]
-    inputs = hashlib.sha256()
-    for f in sorted(source.parent.glob("*.h")) + [source]:
-        inputs.update(f.name.encode() + f.read_bytes())
-    version = zig_version()
-    inputs.update(" ".join(flags + [version]).encode())
-    key = inputs.hexdigest()[:16]
-    out = cache_dir() / "wasm" / f"{name}-{size}-{opt[1:]}-{key}.wasm"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        argv = [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), str(source)]
-        done = subprocess.run(argv, capture_output=True, text=True)
-        if done.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            raise WorkloadError(f"building {name} failed: {done.stderr.strip()[-500:]}")
-        os.replace(tmp, out)
-        out.with_suffix(".json").write_text(json.dumps({"argv": argv[3:], "zig": version}, indent=1))
-    return Workload(name, size, out, spec["suite"], f"zig {version} cc {' '.join(flags)}")
+    if target not in TARGETS:
+        raise WorkloadError(f"unknown build target {target!r} (choose from: {', '.join(TARGETS)})")
+    base = Path(spec["_dir"])
+    sources = [base / s for s in spec.get("sources", [spec.get("source")])]
+    artefact_size = "any" if spec.get("size_arg") else size
+    with tempfile.TemporaryDirectory(prefix="hwprof-gen-") as gen:
+        gen_dir = Path(gen)
+        _generate(spec, gen_dir)
+        flags = _flags(spec, artefact_size, opt, target) + [f"-I{gen_dir}"]
+        version = zig_version()
+        digest = hashlib.sha256()
+        for f in sorted(HERE.rglob("*.h")) + sources + sorted(gen_dir.rglob("*")):
+            digest.update(f.name.encode() + f.read_bytes())
+        digest.update(" ".join(flags[:-1] + [version] + list(spec.get("libs", []))).encode())
+        key = digest.hexdigest()[:16]
+        suffix = ".wasm" if target == "wasm" else ""
+        out = cache_dir() / target / f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}"
+        if not out.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            argv = [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), *map(str, sources),
+                    *spec.get("libs", [])]
+            done = subprocess.run(argv, capture_output=True, text=True)
+            if done.returncode != 0:
+                tmp.unlink(missing_ok=True)
+                raise WorkloadError(f"building {name} ({target}) failed: {done.stderr.strip()[-800:]}")
+            os.replace(tmp, out)
+            record = {"argv": argv[3:-len(sources) - len(spec.get("libs", []))] , "sources": [str(s) for s in sources],
+                      "zig": version, "target": target}
+            out.with_name(out.name + ".json").write_text(json.dumps(record, indent=1))
+    shown = [f for f in flags[:-1]]
+    args = (size,) if spec.get("size_arg") else ()
+    return Workload(name, size, out, spec.get("suite", ""), f"zig {version} cc {' '.join(shown)}", True,
+                    tuple(spec.get("args", [])) + args, target, str(spec.get("expected", {}).get(size, "")))
 
 
 def from_path(path: str | os.PathLike) -> Workload:
@@ -96,8 +168,28 @@ def from_path(path: str | os.PathLike) -> Workload:
     return Workload(p.stem, "", p.resolve(), "", "", bundled=False)
 
 
-def resolve(name_or_path: str, size: str, opt: str = "-O2") -> Workload:
+def resolve(name_or_path: str, size: str | None, opt: str = "-O2") -> Workload:
     """A bundled workload by name, or a .wasm by path."""
     if name_or_path.endswith(".wasm") or os.sep in name_or_path:
         return from_path(name_or_path)
     return build(name_or_path, size, opt)
+
+
+def run_native(workload: Workload, args: tuple[str, ...] = (), timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a native build (no markers host: no-op markers) and return the finished process."""
+    if workload.target != "native":
+        raise WorkloadError(f"{workload.name} is a {workload.target} build, not native")
+    return subprocess.run([str(workload.wasm), *workload.args, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def checksum_of(stdout: str) -> str:
+    """The value of a workload's 'checksum:' line ('' when it printed none)."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("checksum:")]
+    return lines[-1].split(":", 1)[1].strip() if lines else ""
+
+
+def clean_cache() -> None:
+    """Remove every built artefact."""
+    for target in TARGETS:
+        shutil.rmtree(cache_dir() / target, ignore_errors=True)
