@@ -115,7 +115,7 @@ class Collector:
         self.cpu_id = identify(self.cpu)
         self.emap = events.load(config.event_map) if config.event_map else events.for_cpu(self.cpu_id)
         options = {"geometry": dict(config.sim_geometry)} if config.backend == "cachegrind" else {}
-        self.backend = backends.get(config.backend, **options)
+        self.backend = backends.get(config.backend, cpu=self.cpu, **options)
         # A simulator counts its own events: -e names them (or its metrics), not the CPU's.
         self.metric_map = self.backend.sim_map() if self.backend.simulated else self.emap
         self.requested = self.metric_map.select(list(config.events))

@@ -28,21 +28,27 @@ class Event:
     name: str
     perf: str = ""
     encoding: tuple[tuple[str, int], ...] = ()
+    raw: tuple[tuple[str, int], ...] = ()
     kind: str = "core"
     fixed: bool = False
     unit: str = ""
     desc: str = ""
 
-    def perf_spec(self, pmu: str | None, use_alias: bool = False) -> str:
-        """How perf's -e should name this event: the raw encoding unless an alias is asked for or needed."""
-        if self.kind != "core" or use_alias or not self.encoding or (self.fixed and self.perf):
-            # A fixed-counter event's table encoding is a pseudo-code no general counter takes: perf's alias maps it.
+    def perf_spec(self, pmu: str | None, use_alias: bool = False, prefix_generic: bool = False) -> str:
+        """How perf's -e should name this event.
+
+        A core event is written from its raw fields (`raw` where the table's code is a pseudo-code
+        for a fixed counter), so it works whatever tables this perf has; `use_alias` asks for perf's
+        name instead. Generic events get a PMU prefix where several core PMUs would each open them.
+        """
+        if self.kind == "generic":
+            return f"{pmu}/{self.perf}/" if prefix_generic and pmu else self.perf
+        fields = self.raw or self.encoding
+        if self.kind != "core" or use_alias or not fields or (self.fixed and not self.raw):
             return self.perf
-        fields = dict(self.encoding)
         if pmu:
-            terms = ",".join(f"{k}={v:#x}" for k, v in self.encoding)
-            return f"{pmu}/{terms}/"
-        return f"r{fields.get('event', 0):x}"
+            return f"{pmu}/" + ",".join(f"{k}={v:#x}" for k, v in fields) + "/"
+        return f"r{dict(fields).get('event', 0):x}"
 
 
 class Formula:
@@ -174,10 +180,11 @@ def _raw(path: Path) -> dict:
 def _parse_event(d: dict, where: str) -> Event:
     if "name" not in d:
         raise EventMapError(f"{where}: an event without a name")
-    enc = d.get("encoding") or {}
-    if not all(isinstance(v, int) for v in enc.values()):
+    enc, raw = d.get("encoding") or {}, d.get("raw") or {}
+    if not all(isinstance(v, int) for v in (*enc.values(), *raw.values())):
         raise EventMapError(f"{where}: event {d['name']}: encoding fields must be integers")
-    return Event(name=d["name"], perf=d.get("perf", ""), encoding=tuple(enc.items()), kind=d.get("kind", "core"),
+    return Event(name=d["name"], perf=d.get("perf", ""), encoding=tuple(enc.items()), raw=tuple(raw.items()),
+                 kind=d.get("kind", "core"),
                  fixed=bool(d.get("fixed", False)), unit=d.get("unit", ""), desc=d.get("desc", ""))
 
 

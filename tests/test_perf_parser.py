@@ -42,3 +42,43 @@ def test_groups_fit_the_counters_and_software_events_take_none():
     groups = group_events(evs, 4)
     assert [len(g) for g in groups] == [6, 2]
     assert {e.name for e in groups[0]} == {"sw", "fx", "e0", "e1", "e2", "e3"}
+
+
+def _pmu(root, name, cpus=None):
+    d = root / name
+    (d / "format").mkdir(parents=True)
+    (d / "format" / "event").write_text("config:0-7\n")
+    if cpus is not None:
+        (d / "cpus").write_text(cpus + "\n")
+
+
+def test_core_pmu_choice_follows_the_measured_cpu_sysfs_documented_layout(tmp_path):
+    """A Jetson TX2-like sysfs (one PMU per cluster, documented in sysfs-bus-event_source-devices): events
+    for a task pinned to a Denver core go to the Denver PMU, generic ones too, so each opens once."""
+    from hwprof import events
+    from hwprof.backends.perf import PerfBackend, parse_cpulist
+
+    assert parse_cpulist("0,3-5\n") == {0, 3, 4, 5}
+    _pmu(tmp_path, "armv8_cortex_a57", "0,3-5")
+    _pmu(tmp_path, "armv8_denver", "1-2")
+    _pmu(tmp_path, "software")
+    backend = PerfBackend(cpu=2, sysfs=tmp_path)
+    emap = events.load("denver2")
+    backend.choose_pmu(emap)
+    assert backend.pmu == "armv8_denver" and backend.prefix_generic
+    args = backend._event_args(tuple(emap.select(["ipc"])))
+    assert args == ["-e", "{armv8_denver/event=0x8/,armv8_denver/event=0x11/}"]
+    single = PerfBackend(cpu=0, sysfs=tmp_path / "none")
+    single.choose_pmu(emap)
+    assert single.pmu is None and single._event_args(tuple(emap.select(["ipc"]))) == ["-e", "{r8,r11}"]
+
+
+def test_hybrid_map_writes_fixed_events_programmably():
+    from hwprof import events
+    from hwprof.backends.perf import PerfBackend
+
+    backend = PerfBackend(cpu=0)
+    emap = events.load("alderlake")
+    backend.pmu = emap.pmu
+    args = backend._event_args(tuple(emap.select(["ipc"])))
+    assert args == ["-e", "{cpu_core/event=0xc0/,cpu_core/event=0x3c/}"]

@@ -88,7 +88,7 @@ BACKENDS = {
 
 
 def get(name: str, **options) -> Backend:
-    """Instantiate a backend by name."""
+    """Instantiate a backend by name (every backend takes cpu=, the measured CPU)."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r} (choose from: {', '.join(BACKENDS)})")
     module, cls = BACKENDS[name].split(":")

@@ -62,7 +62,7 @@ class CachegrindBackend:
     name = "cachegrind"
     simulated = True
 
-    def __init__(self, geometry: dict[str, str] | None = None, valgrind: str = "valgrind"):
+    def __init__(self, cpu: int | None = None, geometry: dict[str, str] | None = None, valgrind: str = "valgrind"):
         self.geometry = check_geometry(geometry or {})
         self.valgrind = valgrind
 

@@ -99,16 +99,54 @@ def probe_pmu(perf: str = "perf") -> tuple[bool, str]:
     return False, "no hardware PMU: perf reports <not supported> for cycles (typical of VMs and containers)"
 
 
+def parse_cpulist(text: str) -> set[int]:
+    """A kernel CPU list such as '0-3,8,10-11' as a set."""
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            cpus.update(range(int(lo), int(hi) + 1))
+        elif part:
+            cpus.add(int(part))
+    return cpus
+
+
+def core_pmus(sysfs: Path = Path("/sys/bus/event_source/devices")) -> dict[str, set[int]]:
+    """Core PMUs that name their CPUs (hybrid x86: cpu_core/cpu_atom; Arm: one per cluster)."""
+    found = {}
+    for dev in sorted(sysfs.glob("*")):
+        cpus = dev / "cpus"
+        if cpus.is_file() and (dev / "format" / "event").exists():
+            found[dev.name] = parse_cpulist(cpus.read_text())
+    return found
+
+
 class PerfBackend:
     """Counts events with the real `perf stat`, enabling counters only inside the phase of each pass."""
 
     name = "perf"
     simulated = False
 
-    def __init__(self, use_aliases: bool = False, perf: str = "perf"):
+    def __init__(self, cpu: int | None = None, use_aliases: bool = False, perf: str = "perf",
+                 sysfs: Path = Path("/sys/bus/event_source/devices")):
+        self.cpu = cpu
         self.use_aliases = use_aliases
         self.perf = perf
+        self.sysfs = sysfs
         self.pmu: str | None = None
+        self.prefix_generic = False
+
+    def choose_pmu(self, emap: EventMap) -> None:
+        """The core PMU raw events go to: the map's, else (Arm) the one whose CPUs hold the measured CPU.
+
+        Where several core PMUs exist (hybrid x86, Arm clusters), generic events are prefixed with
+        it too, so each opens once, on the CPU type that runs the workload.
+        """
+        pmus = core_pmus(self.sysfs)
+        self.pmu = emap.pmu
+        if self.pmu is None and self.cpu is not None:
+            self.pmu = next((name for name, cpus in pmus.items() if self.cpu in cpus), None)
+        self.prefix_generic = len(pmus) > 1 and self.pmu in pmus
 
     def _check_installed(self) -> None:
         if not shutil.which(self.perf):
@@ -117,7 +155,7 @@ class PerfBackend:
     def probe(self, emap: EventMap, events: list[Event]) -> Probe:
         """Find out whether perf runs and whether a hardware PMU is there; decide which events to count."""
         self._check_installed()
-        self.pmu = emap.pmu
+        self.choose_pmu(emap)
         has_pmu, detail = probe_pmu(self.perf)
         version = subprocess.run([self.perf, "--version"], capture_output=True, text=True).stdout.strip()
         probe = Probe(usable=tuple(events), version=version)
@@ -139,7 +177,7 @@ class PerfBackend:
         for e in software:
             args += ["-e", e.perf_spec(self.pmu, self.use_aliases)]
         if hardware:
-            specs = [e.perf_spec(self.pmu, self.use_aliases) for e in hardware]
+            specs = [e.perf_spec(self.pmu, self.use_aliases, self.prefix_generic) for e in hardware]
             args += ["-e", "{" + ",".join(specs) + "}" if len(specs) > 1 else specs[0]]
         return args
 

@@ -82,7 +82,7 @@ class VTuneBackend:
     name = "vtune"
     simulated = False
 
-    def __init__(self, vtune: str = "vtune"):
+    def __init__(self, cpu: int | None = None, vtune: str = "vtune"):
         self.vtune = vtune
 
     def _check_installed(self) -> None:
