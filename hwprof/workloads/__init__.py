@@ -82,6 +82,7 @@ def default_size(spec: dict) -> str:
     return str(spec.get("default_size", "medium" if "medium" in sizes_of(spec) else sizes_of(spec)[0]))
 
 
+@lru_cache(maxsize=1)
 def zig_version() -> str:
     """The version of the pip-installed zig toolchain."""
     done = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True)
@@ -187,6 +188,28 @@ def checksum_of(stdout: str) -> str:
     """The value of a workload's 'checksum:' line ('' when it printed none)."""
     lines = [ln for ln in stdout.splitlines() if ln.startswith("checksum:")]
     return lines[-1].split(":", 1)[1].strip() if lines else ""
+
+
+def build_all(names: list[str] | None = None, sizes: list[str] | None = None, opts: tuple[str, ...] = ("-O2",),
+              targets: tuple[str, ...] = ("wasm", "native"), progress=None) -> list[Workload]:
+    """Build many workloads (default: every one, every size, wasm and native); cached builds are reused."""
+    cat = catalogue()["workload"]
+    for n in names or []:
+        if n not in cat:
+            raise WorkloadError(f"unknown workload {n!r} (bundled: {', '.join(sorted(cat))})")
+    jobs = []
+    for name in names or sorted(cat):
+        wanted = sizes or sizes_of(cat[name])
+        for size in [sz for sz in sizes_of(cat[name]) if sz in wanted]:
+            if cat[name].get("size_arg") and size != sizes_of(cat[name])[0]:
+                continue  # one artefact serves every size
+            jobs += [(name, size, opt, target) for opt in opts for target in targets]
+    built = []
+    for i, (name, size, opt, target) in enumerate(jobs, 1):
+        if progress:
+            progress(f"[{i}/{len(jobs)}] {name} {size} {opt} {target}")
+        built.append(build(name, size, opt, target))
+    return built
 
 
 def clean_cache() -> None:
