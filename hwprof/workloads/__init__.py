@@ -24,6 +24,8 @@ from pathlib import Path
 from hwprof.data.paths import cache_dir
 
 HERE = Path(__file__).parent
+PHASECTL = HERE.parent / "native" / "phasectl.c"
+VALGRIND_INCLUDE = Path("/usr/include/valgrind")
 WASM_MAGIC = b"\0asm"
 OPT_LEVELS = ("-O2", "-O3", "-Os")
 PRESETS = ("mini", "small", "medium", "large", "extralarge")
@@ -121,14 +123,23 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
         raise WorkloadError(f"unknown build target {target!r} (choose from: {', '.join(TARGETS)})")
     base = Path(spec["_dir"])
     sources = [base / s for s in spec.get("sources", [spec.get("source")])]
+    if target == "native":
+        sources.append(PHASECTL)   # bench_start/bench_end natively: the phase-control helper, linked in
     artefact_size = "any" if spec.get("size_arg") else size
     with tempfile.TemporaryDirectory(prefix="hwprof-gen-") as gen:
         gen_dir = Path(gen)
         _generate(spec, gen_dir)
-        flags = _flags(spec, artefact_size, opt, target) + [f"-I{gen_dir}"]
+        flags = _flags(spec, artefact_size, opt, target)
+        if target == "native":
+            flags.append("-DHWPROF_NATIVE_MARKERS")
+            if (VALGRIND_INCLUDE / "callgrind.h").exists():
+                # Only valgrind's own headers, not the host's libc ones, beside the musl target's.
+                (gen_dir / "valgrind").symlink_to(VALGRIND_INCLUDE)
+                flags.append("-DHWPROF_HAVE_VALGRIND")
+        flags.append(f"-I{gen_dir}")
         version = zig_version()
         digest = hashlib.sha256()
-        for f in sorted(HERE.rglob("*.h")) + sources + sorted(gen_dir.rglob("*")):
+        for f in sorted(HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file()):
             digest.update(f.name.encode() + f.read_bytes())
         digest.update(" ".join(flags[:-1] + [version] + list(spec.get("libs", []))).encode())
         key = digest.hexdigest()[:16]
@@ -176,12 +187,28 @@ def resolve(name_or_path: str, size: str | None, opt: str = "-O2") -> Workload:
     return build(name_or_path, size, opt)
 
 
-def run_native(workload: Workload, args: tuple[str, ...] = (), timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run a native build (no markers host: no-op markers) and return the finished process."""
+def run_native(workload: Workload, args: tuple[str, ...] = (), timeout: float = 600,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a native build and return the finished process (its markers only keep time unless told more)."""
     if workload.target != "native":
         raise WorkloadError(f"{workload.name} is a {workload.target} build, not native")
     return subprocess.run([str(workload.wasm), *workload.args, *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def native_execute_seconds(workload: Workload, timeout: float = 600) -> float:
+    """Run a native build once and return the time between its bench.start and bench.end."""
+    with tempfile.TemporaryDirectory(prefix="hwprof-marks-") as tmp:
+        marks = Path(tmp) / "marks.txt"
+        done = run_native(workload, timeout=timeout, env={"HWPROF_MARKS_OUT": str(marks)})
+        if done.returncode != 0:
+            raise WorkloadError(f"{workload.name}: native run failed: {done.stderr.strip()[-300:]}")
+        edges = [line.split() for line in marks.read_text().splitlines()] if marks.exists() else []
+    begin = [int(ns) for phase, edge, ns in edges if phase == "execute" and edge == "begin"]
+    end = [int(ns) for phase, edge, ns in edges if phase == "execute" and edge == "end"]
+    if not begin or len(begin) != len(end):
+        raise WorkloadError(f"{workload.name}: the native build did not mark its kernel")
+    return sum(e - b for b, e in zip(begin, end)) / 1e9
 
 
 def checksum_of(stdout: str) -> str:
