@@ -176,6 +176,11 @@ class Collector:
                 pin = {"cpu": self.cpu, "affinity": outcome.affinity, "threads": outcome.threads}
                 checksum = [ln for ln in outcome.stdout.splitlines() if ln.startswith("checksum:")]
                 pin["checksum"] = checksum[-1].split(":", 1)[1].strip() if checksum else ""
+                expected = self.workload.expected
+                if expected and pin["checksum"] != expected:
+                    failure = f"wrong result: checksum {pin['checksum'] or '(none)'} differs from the expected {expected}"
+                    return [self._record(rep, "execute", "error", schema.INFO, None, "", schema.ERROR,
+                                         note=failure)], pin, failure
         return self._records(rep, counts, times, boundary), pin, None
 
     def _record(self, rep, phase, name, kind, value, unit, status=schema.OK, boundary="", running_pct=None, note=""):

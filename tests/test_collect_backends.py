@@ -83,3 +83,20 @@ def test_cachegrind_geometry_is_settable_and_checked(wasm_2mm_mini, store):
         check_geometry({"I1": "12288,8,64"})
     with pytest.raises(BackendError, match="size,assoc,line"):
         check_geometry({"D1": "32KB"})
+
+
+def test_a_wrong_result_fails_the_collect(monkeypatch, store):
+    """The run's checksum is compared with the catalogue's: a mismatch is an error, not a measurement."""
+    import dataclasses
+
+    from hwprof import workloads
+    from hwprof.collect import CollectError
+
+    real = workloads.resolve
+    monkeypatch.setattr(workloads, "resolve",
+                        lambda name, size, opt="-O2": dataclasses.replace(real(name, size, opt), expected="42"))
+    with pytest.raises(CollectError, match="wrong result: checksum 1151.8518421052634 differs from the expected 42"):
+        collect(CollectConfig("atax", size="mini", results=store, repetitions=1, warmup=0, events=("task_clock",)))
+    monkeypatch.setattr(workloads, "resolve", real)
+    ok = collect(CollectConfig("atax", size="mini", results=store, repetitions=1, warmup=0, events=("task_clock",)))
+    assert ok.records
