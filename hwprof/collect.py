@@ -145,7 +145,7 @@ class Collector:
                   dirs=self.config.dirs,
                   memory_limit=self.config.memory_limit)
         launch = self.backend.prepare(self.runtime.command(job), one_pass, workdir)
-        env = {**os.environ, **launch.env}
+        env = {**os.environ, **launch.env, "HWPROF_CONTROLLER_PID": str(os.getpid())}
         try:
             rc, tail, spawn_ns = _run_process(launch.argv, env, launch.pass_fds, self.cpu, self.config.timeout, workdir)
         finally:

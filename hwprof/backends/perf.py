@@ -197,7 +197,8 @@ class PerfBackend:
             # Counters start disabled; the bootstrap pass counts from exec until the host says it is ready.
             cmd.append("--delay=-1")
         cmd += self._event_args(one_pass.events) + ["--"] + argv
-        env = {"HWPROF_CTL_FD": str(ctl_w), "HWPROF_ACK_FD": str(ack_r), "HWPROF_COUNT_MASK": str(phase_bits)}
+        env = {"HWPROF_CTL_FD": str(ctl_w), "HWPROF_ACK_FD": str(ack_r), "HWPROF_COUNT_MASK": str(phase_bits),
+               "HWPROF_CLOSE_FDS": f"{ctl_r},{ack_w}"}
         fds = (ctl_r, ctl_w, ack_r, ack_w)
         return Launch(cmd, env, pass_fds=fds, workdir=workdir, close_fds=fds)
 

@@ -6,6 +6,7 @@
  * hwprof_end at phase edges; the counter backend is told through the environment:
  *   HWPROF_CTL_FD, HWPROF_ACK_FD  perf stat --control fds ("enable"/"disable", waits for "ack")
  *   HWPROF_COUNT_MASK             bit i set: phase i is counted by perf in this process
+ *   HWPROF_CLOSE_FDS              the backend's ends of those pipes, closed here at init
  *   HWPROF_CALLGRIND=1            toggle callgrind collection and dump its stats per phase
  * Wall-clock marks (CLOCK_MONOTONIC) of every edge are kept for hwprof_marks().
  */
@@ -202,6 +203,17 @@ int hwprof_init(void)
 {
     ctl_fd = env_int("HWPROF_CTL_FD", -1);
     ack_fd = env_int("HWPROF_ACK_FD", -1);
+    /* The backend's own ends of the control pipes were inherited too: close them here, so that a
+     * backend that dies gives this process EOF instead of a wait for an ack that never comes. */
+    for (const char *p = getenv("HWPROF_CLOSE_FDS"); p && *p;) {
+        char *next;
+        long fd = strtol(p, &next, 10);
+        if (next == p)
+            break;
+        if (fd > 2)
+            close((int)fd);
+        p = *next == ',' ? next + 1 : next;
+    }
     count_mask = (unsigned)env_int("HWPROF_COUNT_MASK", 0);
     use_callgrind = env_int("HWPROF_CALLGRIND", 0);
     n_marks = 0;

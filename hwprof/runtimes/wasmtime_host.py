@@ -48,6 +48,12 @@ def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
     ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the backend that started us
+    controller = int(os.environ.get("HWPROF_CONTROLLER_PID", "0"))
+    if controller:
+        try:
+            os.kill(controller, 0)  # it died before our prctl took hold: nobody would end us
+        except ProcessLookupError:
+            return 4
     cpu = job.get("cpu")
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
