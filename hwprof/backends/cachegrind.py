@@ -8,6 +8,7 @@ Every figure it gives is simulated and labelled so.
 
 from __future__ import annotations
 
+import platform
 import re
 import shutil
 import subprocess
@@ -92,10 +93,13 @@ class CachegrindBackend:
 
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """valgrind --tool=callgrind around the measured process, collecting from exec to the end of bootstrap."""
-        cmd = [self.valgrind, "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}",
+        # The simulated caches and predictor carry state from start-up into each phase, so start-up must
+        # be identical run to run: a fixed address layout and a fixed Python hash seed.
+        fixed_layout = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
+        cmd = fixed_layout + [self.valgrind, "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}",
                "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=no", "--compress-strings=no",
                "--collect-atstart=yes"] + [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
-        return Launch(cmd, {"HWPROF_CALLGRIND": "1"}, workdir=workdir)
+        return Launch(cmd, {"HWPROF_CALLGRIND": "1", "PYTHONHASHSEED": "0"}, workdir=workdir)
 
     def explain(self, launch: Launch) -> str | None:
         """valgrind's own fatal message, if it printed one."""
