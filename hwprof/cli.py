@@ -49,6 +49,8 @@ def collect(
     results: Optional[Path] = typer.Option(None, "--results", help="Results store folder (default results/default)."),
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
+    mode: str = typer.Option("cold", "--mode", help="cold: a fresh process per run; warm: one compile, many runs."),
+    invocations: int = typer.Option(50, "--invocations", min=1, help="warm: invocations per process."),
     dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[:GUEST] (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
@@ -64,6 +66,8 @@ def collect(
         if "=" not in item:
             fail(f"--sim-cache {item!r} must look like I1=32768,8,64")
         geometry.append(tuple(item.split("=", 1)))
+    if mode not in ("cold", "warm"):
+        fail(f"--mode {mode!r}: choose cold or warm")
     preopens = []
     for item in dirs:
         host, _, guest = item.partition(":")
@@ -75,7 +79,7 @@ def collect(
         events=tuple(e.strip() for e in events.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
-        dirs=tuple(preopens))
+        dirs=tuple(preopens), mode=mode, invocations=invocations)
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
         result = run_collect(config, progress=progress)

@@ -117,3 +117,16 @@ def test_cpu_identity_arm_mixed_cores():
 def test_cpu_identity_of_this_machine():
     cpu = identify()
     assert cpu.key and cpu.arch
+
+
+def test_a_format_1_file_still_loads(tmp_path):
+    """tests/data/run-format1.json was written by hwprof's first store format (no `iteration`)."""
+    from conftest import DATA
+
+    doc = json.loads((DATA / "run-format1.json").read_text())
+    assert doc["format_version"] == 1
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "old.json").write_text(json.dumps(doc))
+    frame = hwprof.load_results(tmp_path)
+    assert len(frame) == len(doc["records"]) and set(frame.iteration) == {0}
+    assert set(frame.phase) == {"bootstrap", "compile", "instantiate", "execute"}

@@ -40,6 +40,7 @@ class Pass:
     phases: tuple[str, ...]
     events: tuple[Event, ...]
     stop_after: str
+    whole: bool = False        # count the whole process (tree): no phase edges inside it
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Backend(Protocol):
 
     def probe(self, emap: EventMap, events: list[Event]) -> Probe: ...
 
-    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]: ...
+    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]: ...
 
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch: ...
 
@@ -95,7 +96,9 @@ def get(name: str, **options) -> Backend:
     return getattr(importlib.import_module(module), cls)(**options)
 
 
-def phase_passes(phases: tuple[str, ...], groups: list[tuple[Event, ...]]) -> list[Pass]:
-    """One pass per (phase, event group): each process counts exactly one phase, so counts never mix."""
-    order = ("bootstrap", "compile", "instantiate", "execute")
-    return [Pass((ph,), g, ph) for ph in phases for g in groups if ph in order]
+def phase_passes(phases: tuple[str, ...], groups: list[tuple[Event, ...]], whole: bool = False) -> list[Pass]:
+    """One pass per (phase, event group): each process counts exactly one phase, so counts never mix.
+
+    `whole`: the process (and its children) is counted from exec to exit as that one phase.
+    """
+    return [Pass((ph,), g, ph, whole) for ph in phases for g in groups]

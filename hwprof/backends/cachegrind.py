@@ -85,20 +85,26 @@ class CachegrindBackend:
                  "not measured on this CPU"]
         return Probe(usable=simulated, notes=notes, version=version)
 
-    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]:
+    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]:
         """One process simulates every phase: each phase's statistics are dumped at its end."""
         order = ("bootstrap", "compile", "instantiate", "execute")
-        last = max(phases, key=order.index)
-        return [Pass(tuple(phases), probe.usable, last)]
+        last = max(phases, key=lambda p: order.index(p) if p in order else -1)
+        return [Pass(tuple(phases), probe.usable, last, whole)]
 
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
-        """valgrind --tool=callgrind around the measured process, collecting from exec to the end of bootstrap."""
+        """valgrind --tool=callgrind around the measured process.
+
+        Collection runs from exec when the pass has a bootstrap phase (ended by the host's ready mark) or
+        counts the whole process tree; otherwise it starts off and the phase edges toggle it.
+        """
         # The simulated caches and predictor carry state from start-up into each phase, so start-up must
         # be identical run to run: a fixed address layout and a fixed Python hash seed.
         fixed_layout = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
         cmd = fixed_layout + [self.valgrind, "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}",
                "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=no", "--compress-strings=no",
-               "--collect-atstart=yes"] + [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
+               "--collect-atstart=" + ("yes" if one_pass.whole or "bootstrap" in one_pass.phases else "no")]
+        cmd += ["--trace-children=yes"] if one_pass.whole else []
+        cmd += [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
         return Launch(cmd, {"HWPROF_CALLGRIND": "1", "PYTHONHASHSEED": "0"}, workdir=workdir)
 
     def explain(self, launch: Launch) -> str | None:
@@ -113,6 +119,8 @@ class CachegrindBackend:
         sums: dict[str, dict[str, float]] = {}
         for path in sorted(launch.workdir.glob("callgrind.out*")):
             phase, totals = parse_callgrind_dump(path.read_text())
+            if one_pass.whole:
+                phase = one_pass.phases[0]   # every process of the tree, from start to exit
             if phase:
                 acc = sums.setdefault(phase, {})
                 for k, v in totals.items():

@@ -166,9 +166,9 @@ class PerfBackend:
                                "For simulated cache and branch figures use --backend cachegrind.")
         return probe
 
-    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]:
+    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]:
         """One pass per phase and event group."""
-        return phase_passes(phases, group_events(list(probe.usable), gp_counters))
+        return phase_passes(phases, group_events(list(probe.usable), gp_counters), whole)
 
     def _event_args(self, events: tuple[Event, ...]) -> list[str]:
         args = []
@@ -188,10 +188,14 @@ class PerfBackend:
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """perf stat around the measured process, counters off until the phase's edge enables them."""
         self._check_installed()
+        out = workdir / "perf-stat.csv"
+        if one_pass.whole:
+            # The whole process tree (perf stat follows children), no phase edges.
+            cmd = [self.perf, "stat", "-x", SEP, "-o", str(out)] + self._event_args(one_pass.events) + ["--"] + argv
+            return Launch(cmd, {}, workdir=workdir)
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
         phase_bits = sum(1 << ("bootstrap", "compile", "instantiate", "execute").index(p) for p in one_pass.phases)
-        out = workdir / "perf-stat.csv"
         cmd = [self.perf, "stat", "-x", SEP, "-o", str(out), "--control", f"fd:{ctl_r},{ack_w}"]
         if "bootstrap" not in one_pass.phases:
             # Counters start disabled; the bootstrap pass counts from exec until the host says it is ready.

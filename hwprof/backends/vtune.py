@@ -108,9 +108,9 @@ class VTuneBackend:
         notes = [f"vtune backend: {ESTIMATE_NOTE}, scoped to each phase through ITT pause/resume"]
         return Probe(usable=usable, missing=missing, notes=notes, version=version)
 
-    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int) -> list[Pass]:
+    def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]:
         """One pass per phase and event group, so VTune never multiplexes and counts never mix."""
-        return phase_passes(phases, group_events(list(probe.usable), gp_counters))
+        return phase_passes(phases, group_events(list(probe.usable), gp_counters), whole)
 
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """vtune -collect-with runsa around the measured process, paused until the phase's edge resumes it."""
@@ -121,6 +121,9 @@ class VTuneBackend:
         cmd = [self.vtune, "-collect-with", "runsa",
                "-knob", "event-config=" + ",".join(e.name for e in one_pass.events),
                "-result-dir", str(workdir / RESULT_DIR), "-no-summary"]
+        if one_pass.whole:
+            # Ahead-of-time work (a toolchain run): the whole process tree, from exec to exit.
+            return Launch(cmd + ["--"] + argv, {}, workdir=workdir)
         if phase != "bootstrap":
             # The bootstrap pass collects from exec until the host pauses it at the end of bootstrap.
             cmd.append("-start-paused")
@@ -150,8 +153,8 @@ class VTuneBackend:
         if done.returncode != 0 or not out.exists():
             why = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [f"exit {done.returncode}"]
             raise BackendError(f"vtune -report hw-events failed: {why[0]}")
-        return counts_for_pass(parse_hw_events_csv(out.read_text()), one_pass,
-                               scope_problem(launch.workdir / STATUS))
+        problem = "" if one_pass.whole else scope_problem(launch.workdir / STATUS)
+        return counts_for_pass(parse_hw_events_csv(out.read_text()), one_pass, problem)
 
 
 def counts_for_pass(totals: dict[str, float | None], one_pass: Pass, problem: str = "") -> list[Count]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 # History of the on-disk format (bump on any change a reader must know about):
 #   1  2026-11  first format: one JSON document per repetition, {format_version, provenance, records}.
-FORMAT_VERSION = 1
+#   2  2026-11  records gain `iteration` (warm invocations: 0..N-1 per invocation, -1 for a mean over
+#               them); version-1 files load with iteration 0.
+FORMAT_VERSION = 2
 
 # Record.status values. Anything but OK carries value None: an unmeasured number is never 0.
 OK = "ok"
@@ -36,7 +38,7 @@ class Record:
     size: str
     invocation: str          # cold | warm
     repetition: int
-    phase: str               # bootstrap | compile | instantiate | execute | total
+    phase: str               # bootstrap | compile | instantiate | execute | aot_compile | startup | total
     name: str                # the event or metric name
     kind: str                # EVENT | METRIC | TIME | INFO
     value: float | None
@@ -46,6 +48,7 @@ class Record:
     boundary: str = ""       # how the phase's edges were found: markers | entry-call | host-call | process
     running_pct: float | None = None   # perf's share of the phase the counter really ran (multiplexing)
     note: str = ""
+    iteration: int = 0       # warm mode: which invocation (-1: a mean over the process's invocations)
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -1,8 +1,15 @@
 """Runtime targets: how a workload is run, and which phases the measured process can mark.
 
-A runtime is a small protocol: `probe` (installed? which version?), `flags`, `command` (the measured
-process for one job) and `outcome` (what the process reported). Embedded engines are Python classes
-here; CLI runtimes will be data files in targets/. Add one with a module and one line in RUNTIMES.
+A runtime target is a small protocol:
+- `probe()` -> its version, or RuntimeError_ saying it is not installed and how to get it;
+- `flags()` -> the settings that change its code, recorded on every row;
+- `prepare(workload, workdir)` -> None, or a Prepared: ahead-of-time work (an AOT compile, wasm2c + a C
+  compiler) whose command the counter backend measures whole, as the phase it names;
+- `command(job)` -> the argv of the measured process for one job;
+- `outcome(job)` -> what that process reported (hosts write result.json in one shared format).
+Its `phases` say which phases a run separates, `modes` whether it has a warm mode. Embedded engines are
+classes here; command-line runtimes are data files in targets/ (see cli.py). A new one: a module and
+one line in RUNTIMES, or one file in targets/.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 PHASES = ("bootstrap", "compile", "instantiate", "execute")
+MODES = ("cold", "warm")
 
 
 class RuntimeError_(Exception):
@@ -21,8 +29,18 @@ class RuntimeError_(Exception):
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """Ahead-of-time work done before a run: `argv` is measured as a whole process, as `phase`."""
+
+    phase: str                 # "compile" (wasm2c: the run has no compile of its own) or "aot_compile"
+    argv: list[str]
+    artefact: Path             # what the run loads (a serialized module, a native binary)
+    marks: str | None = None   # the host phase that bounds the work (a host of ours); None: the whole process
+
+
+@dataclass(frozen=True)
 class Job:
-    """One run of one workload in one measured process."""
+    """One measured process of one workload: cold (one invocation) or warm (several, one compile)."""
 
     wasm: Path
     workdir: Path
@@ -31,6 +49,9 @@ class Job:
     args: tuple[str, ...] = ()
     dirs: tuple[tuple[str, str], ...] = ()     # (host, guest) preopens; none unless asked
     memory_limit: int = 4 << 30
+    mode: str = "cold"
+    invocations: int = 1                        # warm: instantiate + execute this many times
+    prepared: Prepared | None = None
 
 
 @dataclass
@@ -42,7 +63,7 @@ class Outcome:
     error: str = ""
     exit_code: int | None = None
     boundary: str = ""
-    marks: list = field(default_factory=list)      # (phase, begin|end, monotonic ns)
+    marks: list = field(default_factory=list)      # (phase, begin|end, monotonic ns), in order
     affinity: list = field(default_factory=list)
     threads: dict = field(default_factory=dict)
     stdout: str = ""
@@ -53,10 +74,13 @@ class Runtime(Protocol):
 
     name: str
     phases: tuple[str, ...]
+    modes: tuple[str, ...]
 
     def probe(self) -> str: ...
 
     def flags(self) -> str: ...
+
+    def prepare(self, workload, workdir: Path) -> Prepared | None: ...
 
     def command(self, job: Job) -> list[str]: ...
 
@@ -65,15 +89,31 @@ class Runtime(Protocol):
 
 RUNTIMES = {
     "wasmtime": "hwprof.runtimes.wasmtime:WasmtimeRuntime",
+    "wasmtime-winch": "hwprof.runtimes.wasmtime:WinchRuntime",
+    "wasmtime-aot": "hwprof.runtimes.wasmtime:AotRuntime",
+    "native": "hwprof.runtimes.native:NativeRuntime",
 }
 
 
+def names() -> list[str]:
+    """Every target: the registered classes and the CLI runtimes described in targets/."""
+    from hwprof.runtimes import cli
+
+    return list(RUNTIMES) + [n for n in cli.available() if n not in RUNTIMES]
+
+
 def get(name: str, **options) -> Runtime:
-    """Instantiate a runtime target by name."""
-    if name not in RUNTIMES:
-        raise RuntimeError_(f"unknown runtime {name!r} (choose from: {', '.join(RUNTIMES)})")
-    module, cls = RUNTIMES[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    """Instantiate a runtime target by name (options a target does not take are ignored)."""
+    if name in RUNTIMES:
+        module, cls = RUNTIMES[name].split(":")
+        target = getattr(importlib.import_module(module), cls)
+        accepted = getattr(target, "OPTIONS", ())
+        return target(**{k: v for k, v in options.items() if k in accepted})
+    from hwprof.runtimes import cli
+
+    if name in cli.available():
+        return cli.load(name)
+    raise RuntimeError_(f"unknown runtime {name!r} (choose from: {', '.join(names())})")
 
 
 def read_outcome(job: Job) -> Outcome:

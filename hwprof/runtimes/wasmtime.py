@@ -1,28 +1,43 @@
-"""The in-process Wasmtime target (the wasmtime PyPI package), compiled by Cranelift."""
+"""Wasmtime through the wasmtime PyPI package, in one small Python host per measured process.
+
+Three targets: `wasmtime` (Cranelift at opt level none / speed / speed_and_size), `wasmtime-winch`
+(the baseline compiler, strategy 2 of the C API) and `wasmtime-aot` (compiled and serialized ahead of
+time in a separate process, measured as the phase aot_compile; the run only deserializes it).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from hwprof.native import build as build_helper
-from hwprof.runtimes import PHASES, Job, Outcome, RuntimeError_, read_outcome
+from hwprof.runtimes import MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
 
 OPT_LEVELS = ("none", "speed", "speed_and_size")
+STRATEGIES = {"cranelift": 1, "winch": 2}
+
+
+def _host(spec: dict, workdir: Path, name: str = "job.json") -> list[str]:
+    (workdir / name).write_text(json.dumps(spec))
+    return [sys.executable, "-m", "hwprof.runtimes.wasmtime_host", str(workdir / name)]
 
 
 class WasmtimeRuntime:
-    """Wasmtime embedded in a small Python host; markers and phase edges go through the C helper."""
+    """Wasmtime embedded in a Python host; markers and phase edges go through the C helper."""
 
     name = "wasmtime"
     phases = PHASES
+    modes = MODES
+    target = "wasm"
+    OPTIONS = ("opt_level",)
+    strategy = "cranelift"
 
-    def __init__(self, opt_level: str = "speed", strategy: str = "cranelift"):
+    def __init__(self, opt_level: str = "speed"):
         if opt_level not in OPT_LEVELS:
             raise RuntimeError_(f"unknown Cranelift opt level {opt_level!r} (choose from: {', '.join(OPT_LEVELS)})")
         self.opt_level = opt_level
-        self.strategy = strategy
 
     def probe(self) -> str:
         """The wasmtime package's version (raises when it is not installed)."""
@@ -33,20 +48,62 @@ class WasmtimeRuntime:
 
     def flags(self) -> str:
         """Engine settings that change the generated code or its measurement."""
-        return f"strategy={self.strategy} opt_level={self.opt_level} parallel_compilation=false"
+        level = f" opt_level={self.opt_level}" if self.strategy == "cranelift" else ""
+        return f"strategy={self.strategy}{level} parallel_compilation=false"
 
-    def command(self, job: Job) -> list[str]:
-        """Write the job file and return the host's argv."""
-        spec = {
+    def prepare(self, workload, workdir: Path) -> Prepared | None:
+        """Nothing ahead of time: the run compiles."""
+        return None
+
+    def spec(self, job: Job) -> dict:
+        """The host's job description."""
+        return {
             "wasm": str(job.wasm), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
-            "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit,
-            "strategy": self.strategy, "opt_level": self.opt_level, "parallel_compilation": False,
+            "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
+            "invocations": job.invocations, "strategy": STRATEGIES[self.strategy], "opt_level": self.opt_level,
             "helper": str(build_helper()), "stdout": str(job.workdir / "stdout.txt"),
             "stderr": str(job.workdir / "stderr.txt"), "result": str(job.workdir / "result.json"),
         }
-        (job.workdir / "job.json").write_text(json.dumps(spec))
-        return [sys.executable, "-m", "hwprof.runtimes.wasmtime_host", str(job.workdir / "job.json")]
+
+    def command(self, job: Job) -> list[str]:
+        """Write the job file and return the host's argv."""
+        return _host(self.spec(job), job.workdir)
 
     def outcome(self, job: Job) -> Outcome:
         """What the host reported."""
         return read_outcome(job)
+
+
+class WinchRuntime(WasmtimeRuntime):
+    """Wasmtime with Winch, its single-pass baseline compiler."""
+
+    name = "wasmtime-winch"
+    OPTIONS = ()
+    strategy = "winch"
+
+    def __init__(self):
+        super().__init__("speed")
+
+
+class AotRuntime(WasmtimeRuntime):
+    """Wasmtime ahead of time: compile and serialize in one process, deserialize and run in another."""
+
+    name = "wasmtime-aot"
+
+    def prepare(self, workload, workdir: Path) -> Prepared | None:
+        """A host that compiles the module and writes the serialized artefact; its compile phase is aot_compile."""
+        artefact = workdir / "module.cwasm"
+        job = Job(Path(workload.wasm), workdir, None, stop_after="compile")
+        spec = {**self.spec(job), "serialize": str(artefact)}
+        return Prepared("aot_compile", _host(spec, workdir, "aot-job.json"), artefact, marks="compile")
+
+    def flags(self) -> str:
+        """As wasmtime, plus how the module reaches the run."""
+        return super().flags() + " aot=serialize/deserialize"
+
+    def spec(self, job: Job) -> dict:
+        """The run loads the artefact prepared ahead of time."""
+        spec = super().spec(job)
+        if job.prepared is not None:
+            spec["load"] = str(job.prepared.artefact)
+        return spec

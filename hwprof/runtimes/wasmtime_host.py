@@ -45,6 +45,40 @@ def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
         raise wasmtime.WasmtimeError._from_ptr(err)
 
 
+def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
+    """One invocation: instantiate in a fresh store, then run _start. Returns an exit code to stop with, or None."""
+    store = wasmtime.Store(engine)
+    if job.get("memory_limit"):
+        store.set_limits(memory_size=int(job["memory_limit"]))
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = [os.path.basename(job["wasm"])] + list(job.get("args", []))
+    wasi.stdout_file = job["stdout"]
+    wasi.stderr_file = job["stderr"]
+    for host, guest in job.get("dirs", []):
+        wasi.preopen_dir(host, guest)
+    store.set_wasi(wasi)
+    with phase("instantiate"):
+        instance = linker.instantiate(store, module)
+    if job.get("stop_after") == "instantiate":
+        return None
+    entry = instance.exports(store).get("_start")
+    if entry is None:
+        result["error"] = "the module exports no _start function (not a WASI command)"
+        return 3
+    result["stage"] = "execute"
+    if not markers:
+        pc.begin("execute")
+    try:
+        entry(store)
+        result["exit_code"] = 0
+    except wasmtime.ExitTrap as exc:
+        result["exit_code"] = exc.code
+    finally:
+        if not markers:
+            pc.end("execute")
+    return 0 if result["exit_code"] else None
+
+
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
     ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the backend that started us
@@ -85,27 +119,26 @@ def main(job_path: str) -> int:
     try:
         config = wasmtime.Config()
         config.parallel_compilation = bool(job.get("parallel_compilation", False))
-        config.strategy = job.get("strategy", "cranelift")
-        if job.get("opt_level"):
+        # Strategy by the C API's number: 1 Cranelift, 2 Winch (the package's setter knows only the first).
+        wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), int(job.get("strategy", 1)))
+        if job.get("opt_level") and int(job.get("strategy", 1)) == 1:
             config.cranelift_opt_level = job["opt_level"]
         engine = wasmtime.Engine(config)
-        with open(job["wasm"], "rb") as f:
-            wasm = f.read()
-        with phase("compile"):
-            module = wasmtime.Module(engine, wasm)
+        if job.get("load"):
+            with phase("compile"):  # an AOT artefact: loading it is this target's compile phase
+                module = wasmtime.Module.deserialize_file(engine, job["load"])
+        else:
+            with open(job["wasm"], "rb") as f:
+                wasm = f.read()
+            with phase("compile"):
+                module = wasmtime.Module(engine, wasm)
+        if job.get("serialize"):
+            with open(job["serialize"], "wb") as f:
+                f.write(module.serialize())
         if job.get("stop_after") == "compile":
+            result["stage"] = "done"
             return finish(0)
 
-        store = wasmtime.Store(engine)
-        if job.get("memory_limit"):
-            store.set_limits(memory_size=int(job["memory_limit"]))
-        wasi = wasmtime.WasiConfig()
-        wasi.argv = [os.path.basename(job["wasm"])] + list(job.get("args", []))
-        wasi.stdout_file = job["stdout"]
-        wasi.stderr_file = job["stderr"]
-        for host, guest in job.get("dirs", []):
-            wasi.preopen_dir(host, guest)
-        store.set_wasi(wasi)
         linker = wasmtime.Linker(engine)
         linker.define_wasi()
         imports = {(i.module, i.name) for i in module.imports}
@@ -114,26 +147,11 @@ def main(job_path: str) -> int:
             _define_marker(wasmtime, linker, b"start", pc.address("hwprof_bench_start"))
             _define_marker(wasmtime, linker, b"end", pc.address("hwprof_bench_end"))
             result["boundary"] = "markers"
-        with phase("instantiate"):
-            instance = linker.instantiate(store, module)
-        if job.get("stop_after") == "instantiate":
-            return finish(0)
-
-        entry = instance.exports(store).get("_start")
-        if entry is None:
-            result["error"] = "the module exports no _start function (not a WASI command)"
-            return finish(3)
-        result["stage"] = "execute"
-        if not markers:
-            pc.begin("execute")
-        try:
-            entry(store)
-            result["exit_code"] = 0
-        except wasmtime.ExitTrap as exc:
-            result["exit_code"] = exc.code
-        finally:
-            if not markers:
-                pc.end("execute")
+        # Warm: the compiled module stays; every invocation gets a fresh store and instance.
+        for _ in range(int(job.get("invocations", 1)) if job.get("mode") == "warm" else 1):
+            code = _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result)
+            if code is not None:
+                return finish(code)
         result["stage"] = "done"
         return finish(0)
     except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:

@@ -1,0 +1,218 @@
+"""Measured processes: the passes of one repetition, run pinned under a counter backend."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from hwprof import backends, events, pinning, runtimes, workloads
+from hwprof.backends import Count, Pass, Probe
+from hwprof.data.cpu import identify
+from hwprof.data.schema import Record
+from hwprof.records import RecordBuilder
+from hwprof.runtimes import Job, Outcome, Prepared
+
+EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call"}
+
+
+def run_process(argv, env, pass_fds, cpu, timeout, workdir) -> tuple[int | None, str, int, int]:
+    """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns, end ns)."""
+    spawn_ns = time.monotonic_ns()
+    with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out:
+        proc = subprocess.Popen(argv, env=env, pass_fds=pass_fds, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
+                                preexec_fn=pinning.pin_child(cpu), start_new_session=True, cwd=workdir)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc = None
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    end_ns = time.monotonic_ns()
+    tail = (workdir / "launcher.log").read_text(errors="replace").strip().splitlines()[-3:]
+    return rc, " | ".join(tail), spawn_ns, end_ns
+
+
+def phase_times(outcome: Outcome, spawn_ns: int) -> dict[str, list[float]]:
+    """Seconds of every begin..end of each phase, in order (bootstrap: from spawn to the host's ready mark)."""
+    times: dict[str, list[float]] = {}
+    open_at: dict[str, int] = {}
+    for phase, edge, ns in outcome.marks:
+        if phase == "bootstrap" and edge == "end":
+            times.setdefault("bootstrap", []).append((ns - spawn_ns) / 1e9)
+        elif edge == "begin":
+            open_at[phase] = ns
+        elif phase in open_at:
+            times.setdefault(phase, []).append((ns - open_at.pop(phase)) / 1e9)
+    return times
+
+
+def failure_line(outcome: Outcome, rc: int | None, tail: str, timeout: float) -> str:
+    """The one line that says why a measured process did not give a measurement."""
+    if rc is None:
+        return f"timed out after {timeout:g} s (raise it with --timeout)"
+    if outcome.exit_code not in (None, 0) and not outcome.error:
+        return f"the module exited with status {outcome.exit_code}"
+    if outcome.error:
+        where = outcome.stage if outcome.stage not in ("", "done") else "run"
+        return f"{where} failed: {outcome.error}"
+    if rc < 0:
+        return f"the measured process was killed by signal {-rc} in {outcome.stage or 'start-up'}"
+    return f"the measured process failed (exit {rc}): {tail}"
+
+
+class Collector:
+    """The plan of one collect (target, backend, passes) and the running of its repetitions."""
+
+    def __init__(self, config):
+        self.config = config
+        self.cpu = pinning.choose_cpu(config.cpu)
+        self.emap = events.load(config.event_map) if config.event_map else events.for_cpu(identify(self.cpu))
+        options = {"geometry": dict(config.sim_geometry)} if config.backend == "cachegrind" else {}
+        self.backend = backends.get(config.backend, cpu=self.cpu, **options)
+        # A simulator counts its own events: -e names them (or its metrics), not the CPU's.
+        self.metric_map = self.backend.sim_map() if self.backend.simulated else self.emap
+        self.requested = self.metric_map.select(list(config.events))
+        chosen = {e.name for e in self.requested}
+        every = {**self.emap.metrics, **self.metric_map.metrics}
+        self.metrics = {n: m for n, m in every.items()
+                        if not config.events or n in config.events or set(m.formula.names) <= chosen}
+        self.runtime = runtimes.get(config.runtime, opt_level=config.opt_level)
+        self.runtime_version = self.runtime.probe()
+        if config.mode not in self.runtime.modes:
+            raise runtimes.RuntimeError_(f"{self.runtime.name} has no {config.mode} mode (it has: "
+                                         f"{', '.join(self.runtime.modes)})")
+        self.workload = self._workload()
+        self.probe: Probe = self.backend.probe(self.emap, self.requested)
+        self.passes: list[Pass] = self.backend.plan(self.probe, self.runtime.phases, self.emap.gp_counters)
+        with tempfile.TemporaryDirectory() as tmp:
+            sample = self.runtime.prepare(self.workload, Path(tmp))
+        self.prepare_phase = sample.phase if sample else None
+        self.prepare_marks = sample.marks if sample else None
+        self.prepare_passes: list[Pass] = []
+        if sample:
+            scoped = (sample.marks,) if sample.marks else (sample.phase,)
+            self.prepare_passes = self.backend.plan(self.probe, scoped, self.emap.gp_counters, whole=not sample.marks)
+        self.builder = RecordBuilder(
+            self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
+            config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
+            self.probe.missing)
+
+    def _workload(self) -> workloads.Workload:
+        target = getattr(self.runtime, "target", "wasm")
+        if target == "wasm":
+            return workloads.resolve(self.config.workload, self.config.size)
+        if self.config.workload.endswith(".wasm") or os.sep in self.config.workload:
+            raise workloads.WorkloadError(f"the {self.runtime.name} target runs bundled workloads only (it needs "
+                                          "their C source), not a .wasm file")
+        return workloads.build(self.config.workload, self.config.size, target=target)
+
+    def flags(self) -> str:
+        """Runtime, workload and backend settings recorded on every row."""
+        parts = [self.runtime.flags()]
+        if self.config.mode == "warm":
+            parts.append(f"warm: {self.config.invocations} invocations per process")
+        if self.workload.flags:
+            parts.append(f"build: {self.workload.flags}")
+        if self.backend.simulated:
+            parts.append(f"sim: {self.backend.flags()}")
+        return "; ".join(parts)
+
+    def run_pass(self, one_pass: Pass, root: Path, prepared: Prepared | None = None, ahead: bool = False):
+        """One measured process. Returns (counts, outcome, phase times, prepared, failure line or None).
+
+        `ahead`: this is the target's ahead-of-time work (prepare), not a run.
+        """
+        workdir = Path(tempfile.mkdtemp(prefix=f"{one_pass.phases[0]}-", dir=root))
+        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, args=self.workload.args,
+                  dirs=self.config.dirs, memory_limit=self.config.memory_limit, mode=self.config.mode,
+                  invocations=self.config.invocations if self.config.mode == "warm" else 1, prepared=prepared)
+        if ahead:
+            prepared = self.runtime.prepare(self.workload, workdir)
+            argv = prepared.argv
+        else:
+            argv = self.runtime.command(job)
+        launch = self.backend.prepare(argv, one_pass, workdir)
+        extra = self.runtime.environment(job) if hasattr(self.runtime, "environment") else {}
+        env = {**os.environ, **extra, **launch.env, "HWPROF_CONTROLLER_PID": str(os.getpid())}
+        try:
+            rc, tail, spawn_ns, end_ns = run_process(launch.argv, env, launch.pass_fds, self.cpu,
+                                                     self.config.timeout, workdir)
+        finally:
+            for fd in launch.close_fds:
+                os.close(fd)
+        if one_pass.whole:
+            outcome = Outcome(ok=rc == 0, stage=one_pass.phases[0], boundary="process")
+            times = {one_pass.phases[0]: [(end_ns - spawn_ns) / 1e9]}
+        else:
+            outcome = self.runtime.outcome(job)
+            times = phase_times(outcome, spawn_ns)
+        if rc != 0 or not outcome.ok:
+            reason = (rc is not None and self.backend.explain(launch)) or failure_line(outcome, rc, tail,
+                                                                                        self.config.timeout)
+            return [], outcome, times, prepared, reason
+        return self.backend.read(launch, one_pass), outcome, times, prepared, None
+
+    def repetition(self, rep: int, root: Path) -> tuple[list[Record], dict, str | None]:
+        """Every pass of one repetition as records, plus pinning facts and a failure line (or None)."""
+        out: list[Record] = []
+        prepared = None
+        if self.prepare_passes:
+            counts, times = [], {}
+            for one_pass in self.prepare_passes:
+                got, outcome, t, prepared, failure = self.run_pass(one_pass, root, ahead=True)
+                if failure:
+                    return [self.builder.error(rep, self.prepare_phase, failure)], {}, failure
+                counts += got
+                times.update({p: v for p, v in t.items() if p in one_pass.phases})
+            scoped = self.prepare_marks or self.prepare_phase
+            edge = "host-call" if self.prepare_marks else "process"
+            out += self.builder.phase_records(rep, self.prepare_phase, [c for c in counts if c.phase == scoped],
+                                              times.get(scoped, []), edge)
+        counts, times, boundary, pin = [], {}, "", {}
+        for one_pass in self.passes:
+            got, outcome, t, _, failure = self.run_pass(one_pass, root, prepared)
+            if failure:
+                return out + [self.builder.error(rep, outcome.stage, failure)], pin, failure
+            counts += got
+            times.update({p: v for p, v in t.items() if p in one_pass.phases})
+            if "execute" in one_pass.phases:
+                boundary = outcome.boundary
+                pin, failure = self._check(outcome)
+                if failure:
+                    return out + [self.builder.error(rep, "execute", failure)], pin, failure
+        warm = self.config.invocations if self.config.mode == "warm" else 1
+        for phase in self.runtime.phases:
+            per = warm if phase in ("instantiate", "execute") else 1
+            out += self.builder.phase_records(rep, phase, [c for c in counts if c.phase == phase],
+                                              times.get(phase, []), EDGES.get(phase, boundary), per)
+        return out, pin, None
+
+    def _check(self, outcome: Outcome) -> tuple[dict, str | None]:
+        """Pinning facts of the execute pass, and a failure line when the result is wrong."""
+        pin = {"cpu": self.cpu, "affinity": outcome.affinity, "threads": outcome.threads,
+               "checksum": workloads.checksum_of(outcome.stdout)}
+        expected = self.workload.expected
+        if expected and pin["checksum"] != expected:
+            if self.backend.simulated and self.runtime.target == "native" and _close(pin["checksum"], expected):
+                # Valgrind runs x87 code at 64-bit precision and musl's printf formats through x87
+                # long doubles: the value is right, its last printed digit is not.
+                pin["checksum_note"] = f"printed {pin['checksum']} under valgrind; equal to {expected} within 1e-14"
+                return pin, None
+            return pin, f"wrong result: checksum {pin['checksum'] or '(none)'} differs from the expected {expected}"
+        return pin, None
+
+
+def _close(a: str, b: str) -> bool:
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return abs(x - y) <= 1e-14 * max(abs(x), abs(y))
