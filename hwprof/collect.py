@@ -72,7 +72,7 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
                  "runtime_version": col.runtime_version, "runtime_flags": col.flags(), "workload": col.workload.name,
                  "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": config.mode,
                  "passes": len(col.prepare_passes) + len(col.passes)})
-    result = CollectResult(session, notes=list(col.probe.notes), provenance=prov)
+    result = CollectResult(session, notes=list(col.probe.notes) + col.notes, provenance=prov)
     store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
     old_affinity = pinning.keep_controller_off(col.cpu)
     root = Path(tempfile.mkdtemp(prefix="hwprof-"))

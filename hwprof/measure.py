@@ -16,7 +16,8 @@ from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder
 from hwprof.runtimes import Job, Outcome, Prepared
 
-EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call"}
+EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call",
+         "startup": "process-to-marker", "total": "process"}
 
 
 def run_process(argv, env, pass_fds, cpu, timeout, workdir) -> tuple[int | None, str, int, int]:
@@ -91,7 +92,16 @@ class Collector:
                                          f"{', '.join(self.runtime.modes)})")
         self.workload = self._workload()
         self.probe: Probe = self.backend.probe(self.emap, self.requested)
-        self.passes: list[Pass] = self.backend.plan(self.probe, self.runtime.phases, self.emap.gp_counters)
+        self.phases = self.runtime.phases
+        self.notes: list[str] = []
+        if "startup" in self.phases and self.backend.simulated:
+            # A simulator's phase edges come from inside the simulated process; a CLI runtime's markers
+            # reach only the relay beside it. So the whole run is simulated, as one phase.
+            self.phases = ("total",)
+            self.notes.append(f"{self.runtime.name} is a command-line runtime: {self.backend.name} cannot see its "
+                              "relayed markers, so the whole run (start-up and execution) is one phase, 'total'")
+        self.passes: list[Pass] = self.backend.plan(self.probe, self.phases, self.emap.gp_counters,
+                                                    whole=self.phases == ("total",))
         with tempfile.TemporaryDirectory() as tmp:
             sample = self.runtime.prepare(self.workload, Path(tmp))
         self.prepare_phase = sample.phase if sample else None
@@ -110,6 +120,8 @@ class Collector:
         if target == "wasm":
             return workloads.resolve(self.config.workload, self.config.size)
         if self.config.workload.endswith(".wasm") or os.sep in self.config.workload:
+            if target == "wasm-wasi-markers":
+                return workloads.from_path(self.config.workload)   # a user's module: markers only if it has them
             raise workloads.WorkloadError(f"the {self.runtime.name} target runs bundled workloads only (it needs "
                                           "their C source), not a .wasm file")
         return workloads.build(self.config.workload, self.config.size, target=target)
@@ -149,7 +161,9 @@ class Collector:
             for fd in launch.close_fds:
                 os.close(fd)
         if one_pass.whole:
-            outcome = Outcome(ok=rc == 0, stage=one_pass.phases[0], boundary="process")
+            stdout = (workdir / "process-stdout.txt").read_text(errors="replace")
+            outcome = Outcome(ok=rc == 0, stage=one_pass.phases[0], boundary="process", stdout=stdout,
+                              affinity=[self.cpu])
             times = {one_pass.phases[0]: [(end_ns - spawn_ns) / 1e9]}
         else:
             outcome = self.runtime.outcome(job)
@@ -183,13 +197,13 @@ class Collector:
                 return out + [self.builder.error(rep, outcome.stage, failure)], pin, failure
             counts += got
             times.update({p: v for p, v in t.items() if p in one_pass.phases})
-            if "execute" in one_pass.phases:
+            if "execute" in one_pass.phases or "total" in one_pass.phases:
                 boundary = outcome.boundary
                 pin, failure = self._check(outcome)
                 if failure:
                     return out + [self.builder.error(rep, "execute", failure)], pin, failure
         warm = self.config.invocations if self.config.mode == "warm" else 1
-        for phase in self.runtime.phases:
+        for phase in self.phases:
             per = warm if phase in ("instantiate", "execute") else 1
             out += self.builder.phase_records(rep, phase, [c for c in counts if c.phase == phase],
                                               times.get(phase, []), EDGES.get(phase, boundary), per)

@@ -12,6 +12,7 @@ from hwprof.backends import BackendError, Count, Launch, Pass, Probe, phase_pass
 from hwprof.data import schema
 from hwprof.data.provenance import paranoid_level
 from hwprof.events import Event, EventMap
+from hwprof.native import PHASES
 
 SEP = ";"
 INSTALL_HINT = "install it: apt-get install linux-perf (Debian) or linux-tools-$(uname -r) (Ubuntu)"
@@ -195,7 +196,7 @@ class PerfBackend:
             return Launch(cmd, {}, workdir=workdir)
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
-        phase_bits = sum(1 << ("bootstrap", "compile", "instantiate", "execute").index(p) for p in one_pass.phases)
+        phase_bits = sum(1 << PHASES.index(p) for p in one_pass.phases)
         cmd = [self.perf, "stat", "-x", SEP, "-o", str(out), "--control", f"fd:{ctl_r},{ack_w}"]
         if "bootstrap" not in one_pass.phases:
             # Counters start disabled; the bootstrap pass counts from exec until the host says it is ready.

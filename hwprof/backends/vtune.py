@@ -20,8 +20,8 @@ from hwprof.backends import BackendError, Count, Launch, Pass, Probe, phase_pass
 from hwprof.backends.perf import group_events
 from hwprof.data import schema
 from hwprof.events import Event, EventMap
+from hwprof.native import PHASES
 
-PHASES = ("bootstrap", "compile", "instantiate", "execute")
 RESULT_DIR = "vtune-result"
 REPORT = "vtune-hw-events.csv"
 STATUS = "vtune-scope.txt"

@@ -14,7 +14,8 @@ from hwprof.data.paths import cache_dir
 
 SOURCE = Path(__file__).with_name("phasectl.c")
 VALGRIND_HEADER = Path("/usr/include/valgrind/callgrind.h")
-PHASES = ("bootstrap", "compile", "instantiate", "execute")
+# Phase numbers shared with phasectl.c (the order is the C enum's).
+PHASES = ("bootstrap", "compile", "instantiate", "execute", "startup")
 
 
 class HelperError(Exception):

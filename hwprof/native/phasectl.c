@@ -20,8 +20,10 @@
 #include <valgrind/callgrind.h>
 #endif
 
-enum { PHASE_BOOTSTRAP, PHASE_COMPILE, PHASE_INSTANTIATE, PHASE_EXECUTE, N_PHASES };
-static const char *const phase_names[N_PHASES] = {"bootstrap", "compile", "instantiate", "execute"};
+/* Phase numbers are shared with hwprof/native/__init__.py's PHASES; "startup" is a CLI runtime's
+ * bootstrap + compile + instantiate, which only a relay outside the runtime can bound. */
+enum { PHASE_BOOTSTRAP, PHASE_COMPILE, PHASE_INSTANTIATE, PHASE_EXECUTE, PHASE_STARTUP, N_PHASES };
+static const char *const phase_names[N_PHASES] = {"bootstrap", "compile", "instantiate", "execute", "startup"};
 
 #define MAX_MARKS 4096
 static int ctl_fd = -1, ack_fd = -1, use_callgrind;

@@ -2,8 +2,8 @@
 
 A file gives the launch template, the version probe and what the runtime can mark. Such a runtime
 cannot define the `bench` imports, so it runs the workload's WASI-marker build: bench.start/bench.end
-write to a control FIFO in a folder preopened as /hwprof, and hwprof's relay (relay.py) turns them into
-phase edges. It separates two phases: startup (exec until bench.start: process bootstrap, compilation
+write a tagged line to stderr and wait on stdin, and hwprof's relay (relay.py) turns them into phase
+edges. It separates two phases: startup (exec until bench.start: process bootstrap, compilation
 and instantiation together) and execute.
 """
 
@@ -19,7 +19,8 @@ from hwprof.data.paths import targets_dir
 from hwprof.runtimes import Job, Outcome, Prepared, RuntimeError_, read_outcome
 
 FIELDS = {"name": str, "title": str, "command": list, "version": list, "install": str, "flags": str}
-PLACEHOLDERS = ("{wasm}", "{args}", "{markers}")
+# {wasm} is the module, {args} its arguments, {artefact} what the optional `prepare` command wrote.
+PLACEHOLDERS = ("{args}",)
 
 
 def available(directory: Path | None = None) -> list[str]:
@@ -46,6 +47,10 @@ def validate(path: Path) -> dict:
     for p in PLACEHOLDERS:
         if p not in text:
             raise RuntimeError_(f"{path}: 'command' must place {p}")
+    if "{wasm}" not in text and "{artefact}" not in text:
+        raise RuntimeError_(f"{path}: 'command' must place {{wasm}} (or {{artefact}} with a prepare command)")
+    if "prepare" in doc and ("{artefact}" not in " ".join(doc["prepare"]) or "{wasm}" not in " ".join(doc["prepare"])):
+        raise RuntimeError_(f"{path}: 'prepare' must read {{wasm}} and write {{artefact}}")
     return doc
 
 
@@ -81,19 +86,26 @@ class CliRuntime:
         return self.doc["flags"]
 
     def prepare(self, workload, workdir: Path) -> Prepared | None:
-        """Nothing ahead of time."""
-        return None
+        """The file's ahead-of-time command (e.g. an AOT compiler), measured whole as aot_compile."""
+        if "prepare" not in self.doc:
+            return None
+        artefact = workdir / "module.aot"
+        argv = [a.replace("{wasm}", str(workload.wasm)).replace("{artefact}", str(artefact))
+                for a in self.doc["prepare"]]
+        return Prepared("aot_compile", argv, artefact)
 
     def command(self, job: Job) -> list[str]:
-        """The relay, which starts the runtime's command with the markers' folder."""
-        markers = job.workdir / "markers"
+        """The relay around the runtime's command; bare for a whole-run pass (stop_after "total")."""
+        artefact = str(job.prepared.artefact) if job.prepared else ""
         argv = []
         for part in self.doc["command"]:
             if part == "{args}":
                 argv += list(job.args)
             else:
-                argv.append(part.replace("{wasm}", str(job.wasm)).replace("{markers}", str(markers)))
-        return [sys.executable, "-m", "hwprof.runtimes.relay", str(markers), str(job.workdir / "result.json"),
+                argv.append(part.replace("{wasm}", str(job.wasm)).replace("{artefact}", artefact))
+        if job.stop_after == "total":
+            return argv   # no relay: the markers find stdin closed and go on at once
+        return [sys.executable, "-m", "hwprof.runtimes.relay", str(job.workdir / "result.json"),
                 str(job.workdir / "stdout.txt"), "--"] + argv
 
     def outcome(self, job: Job) -> Outcome:

@@ -31,6 +31,8 @@ OPT_LEVELS = ("-O2", "-O3", "-Os")
 PRESETS = ("mini", "small", "medium", "large", "extralarge")
 TARGETS = {
     "wasm": ["--target=wasm32-wasi"],
+    # For runtimes that cannot define the bench imports: markers through a FIFO in /hwprof (see hwprof_bench.h).
+    "wasm-wasi-markers": ["--target=wasm32-wasi", "-DHWPROF_WASI_MARKERS"],
     # musl natively: the same libm as wasi-libc, so transcendental results agree bit for bit with wasm.
     "native": ["-target", f"{platform.machine()}-linux-musl", "-static"],
 }
@@ -143,7 +145,7 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
             digest.update(f.name.encode() + f.read_bytes())
         digest.update(" ".join(flags[:-1] + [version] + list(spec.get("libs", []))).encode())
         key = digest.hexdigest()[:16]
-        suffix = ".wasm" if target == "wasm" else ""
+        suffix = ".wasm" if target.startswith("wasm") else ""
         out = cache_dir() / target / f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}"
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
