@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from importlib import metadata
 
-from hwprof import events, pinning
+from hwprof import events, pinning, runtimes
 from hwprof.backends import BackendError
 from hwprof.backends.perf import probe_pmu
 from hwprof.data import provenance
 from hwprof.data.cpu import identify
-
-# Runtimes looked for on PATH: (name, version argv). The wasmtime package is checked separately.
-CLI_RUNTIMES = (("node", ["node", "--version"]), ("wasmtime-cli", ["wasmtime", "--version"]),
-                ("wasmer", ["wasmer", "--version"]), ("wavm", ["wavm", "version"]), ("iwasm", ["iwasm", "--version"]),
-                ("wasmedge", ["wasmedge", "--version"]))
-
 
 def _package(name: str) -> str:
     try:
@@ -38,7 +31,7 @@ def diagnose(cpu: int | None = None) -> dict:
         "kernel": provenance.machine(index)["kernel"],
         "perf": {"version": provenance.perf_version(), "paranoid": provenance.paranoid_level()},
         "valgrind": provenance.tool_version(["valgrind", "--version"]),
-        "runtimes": {"wasmtime (python package)": _package("wasmtime")},
+        "runtimes": runtime_report(),
         "toolchain": {"zig (python package ziglang)": _package("ziglang"), "python": sys.version.split()[0]},
     }
     try:
@@ -48,10 +41,18 @@ def diagnose(cpu: int | None = None) -> dict:
     except BackendError as exc:
         report["perf"]["hardware_pmu"] = None
         report["perf"]["hardware_pmu_detail"] = str(exc)
-    for name, argv in CLI_RUNTIMES:
-        if shutil.which(argv[0]):
-            report["runtimes"][name] = provenance.tool_version(argv) or "found (version unknown)"
     return report
+
+
+def runtime_report() -> dict[str, str]:
+    """Every runtime target with its version, or why it cannot run here."""
+    found = {}
+    for name in runtimes.names():
+        try:
+            found[name] = runtimes.get(name).probe()
+        except runtimes.RuntimeError_ as exc:
+            found[name] = f"not available: {exc}"
+    return found
 
 
 def render(report: dict) -> str:
@@ -73,7 +74,7 @@ def render(report: dict) -> str:
         f"perf_event_paranoid={pmu['paranoid']}",
         f"hardware PMU {pmu_line}: {pmu['hardware_pmu_detail']}",
         f"valgrind     {report['valgrind'] or 'not installed (apt-get install valgrind)'}",
-        "runtimes     " + "; ".join(f"{k} {v or 'not installed'}" for k, v in report["runtimes"].items()),
+        "runtimes     " + "\n             ".join(f"{k:18} {v}" for k, v in report["runtimes"].items()),
         "toolchain    " + "; ".join(f"{k} {v or 'not installed'}" for k, v in report["toolchain"].items()),
     ]
     return "\n".join(lines)
