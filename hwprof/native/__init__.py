@@ -48,6 +48,30 @@ def build() -> Path:
     return out
 
 
+NODE_ADDON_SOURCE = Path(__file__).with_name("napi_phasectl.c")
+
+
+def build_node_addon() -> Path:
+    """Build (or find in the cache) the helper as a Node-API addon (.node) for the node runtime targets."""
+    with_valgrind = VALGRIND_HEADER.exists()
+    digest = hashlib.sha256(NODE_ADDON_SOURCE.read_bytes() + SOURCE.read_bytes() + bytes([with_valgrind]))
+    out = cache_dir() / "native" / f"phasectl-napi-{digest.hexdigest()[:16]}.node"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    defines = ["-DHWPROF_HAVE_VALGRIND"] if with_valgrind else []
+    # The napi_* symbols stay undefined here: the node executable that loads the addon defines them.
+    argv = _compiler() + ["-O2", "-shared", "-fPIC", *defines, "-o", str(tmp), str(NODE_ADDON_SOURCE), str(SOURCE),
+                          "-ldl"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise HelperError(f"building {NODE_ADDON_SOURCE.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+    os.replace(tmp, out)
+    return out
+
+
 class PhaseControl:
     """Phase edges in the measured process, through the C helper."""
 

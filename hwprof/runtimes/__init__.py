@@ -92,6 +92,9 @@ RUNTIMES = {
     "wasmtime-winch": "hwprof.runtimes.wasmtime:WinchRuntime",
     "wasmtime-aot": "hwprof.runtimes.wasmtime:AotRuntime",
     "native": "hwprof.runtimes.native:NativeRuntime",
+    "node": "hwprof.runtimes.node:NodeRuntime",
+    "node-liftoff": "hwprof.runtimes.node:NodeLiftoffRuntime",
+    "node-turbofan": "hwprof.runtimes.node:NodeTurbofanRuntime",
 }
 
 
