@@ -18,5 +18,5 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge,wasmer]'
 echo "setup: done; hwprof is .venv/bin/hwprof" >&2

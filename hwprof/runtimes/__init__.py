@@ -95,6 +95,7 @@ RUNTIMES = {
     "node": "hwprof.runtimes.node:NodeRuntime",
     "node-liftoff": "hwprof.runtimes.node:NodeLiftoffRuntime",
     "node-turbofan": "hwprof.runtimes.node:NodeTurbofanRuntime",
+    "wasmer": "hwprof.runtimes.wasmer:WasmerRuntime",
 }
 
 
