@@ -39,7 +39,8 @@ def collect(
     size: Optional[str] = typer.Option(None, "--size", "-s",
                                        help="Size: PolyBench preset mini..extralarge (default medium) or the workload's own."),
     backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
-    events: str = typer.Option("", "--events", "-e", help="Comma-separated events or metrics (default: the whole map)."),
+    events: list[str] = typer.Option([], "--events", "-e",
+                                     help="Events or metrics, comma-separated or repeated (default: the whole map)."),
     event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map instead of the one matching the CPU."),
     repetitions: int = typer.Option(5, "--repetitions", "-n", min=1, help="Measured repetitions."),
     warmup: int = typer.Option(1, "--warmup", min=0, help="Unrecorded warm-up repetitions first."),
@@ -76,7 +77,7 @@ def collect(
         preopens.append((str(Path(host).resolve()), guest or host))
     config = CollectConfig(
         workload=workload, runtime=runtime, size=size, backend=backend,
-        events=tuple(e.strip() for e in events.split(",") if e.strip()), event_map=event_map,
+        events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
         dirs=tuple(preopens), mode=mode, invocations=invocations)
