@@ -61,9 +61,15 @@ def test_pinning_is_recorded_and_holds_for_every_thread(wasm_2mm_mini, store):
 def test_cachegrind_backend_is_deterministic_and_labelled(wasm_2mm_mini, store):
     config = CollectConfig(str(wasm_2mm_mini), backend="cachegrind", results=store, repetitions=2, warmup=0)
     recs = collect(config).records
-    for name in ("Ir", "I1mr", "D1mr", "Bc", "Bcm"):
+    # What the kernel executes is exactly repeatable. Misses depend also on the simulated caches' and
+    # predictor's state at the phase edge, which carries the host's history (Wasmtime's hash maps are
+    # seeded at random): they may differ by a handful, never more.
+    for name in ("Ir", "Dr", "Dw", "Bc", "Bi"):
         v = values(recs, "execute", name)
         assert len(v) == 2 and v[0] == v[1] and v[0] is not None, name
+    for name in ("I1mr", "D1mr", "Bcm"):
+        v = values(recs, "execute", name)
+        assert len(v) == 2 and abs(v[0] - v[1]) <= max(3, 0.01 * v[0]), name
     assert values(recs, "execute", "Ir")[0] > 1000
     # The kernel alone: start-up and compilation are orders of magnitude larger.
     assert values(recs, "compile", "Ir")[0] > 100 * values(recs, "execute", "Ir")[0]
