@@ -100,7 +100,9 @@ class CachegrindBackend:
         # The simulated caches and predictor carry state from start-up into each phase, so start-up must
         # be identical run to run: a fixed address layout and a fixed Python hash seed.
         fixed_layout = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
-        cmd = fixed_layout + [self.valgrind, "--tool=callgrind", f"--callgrind-out-file={workdir / 'callgrind.out'}",
+        # A whole process tree: one output file per process (%p), all summed by read().
+        out = workdir / ("callgrind.out.%p" if one_pass.whole else "callgrind.out")
+        cmd = fixed_layout + [self.valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
                "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=no", "--compress-strings=no",
                "--collect-atstart=" + ("yes" if one_pass.whole or "bootstrap" in one_pass.phases else "no")]
         cmd += ["--trace-children=yes"] if one_pass.whole else []

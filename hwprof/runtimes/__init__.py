@@ -92,10 +92,12 @@ RUNTIMES = {
     "wasmtime-winch": "hwprof.runtimes.wasmtime:WinchRuntime",
     "wasmtime-aot": "hwprof.runtimes.wasmtime:AotRuntime",
     "native": "hwprof.runtimes.native:NativeRuntime",
+    "wasmer": "hwprof.runtimes.wasmer:WasmerRuntime",
+    "wasm2c-llvm": "hwprof.runtimes.wasm2c:Wasm2cRuntime",
+    "wasm2c-gcc": "hwprof.runtimes.wasm2c:Wasm2cGccRuntime",
     "node": "hwprof.runtimes.node:NodeRuntime",
     "node-liftoff": "hwprof.runtimes.node:NodeLiftoffRuntime",
     "node-turbofan": "hwprof.runtimes.node:NodeTurbofanRuntime",
-    "wasmer": "hwprof.runtimes.wasmer:WasmerRuntime",
 }
 
 
