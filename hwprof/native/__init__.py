@@ -18,6 +18,39 @@ VALGRIND_HEADER = Path("/usr/include/valgrind/callgrind.h")
 PHASES = ("bootstrap", "compile", "instantiate", "execute", "startup")
 
 
+def thread_affinities(pid: int | str = "self") -> dict[str, str]:
+    """CPUs each thread of a process may run on ('Cpus_allowed_list' per task), as recorded provenance."""
+    found = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("Cpus_allowed_list:"):
+                        found[tid] = line.split(":", 1)[1].strip()
+        except OSError:
+            continue
+    return found
+
+
+def tie_to_controller() -> bool:
+    """Die with the process that started this host (PR_SET_PDEATHSIG); False if hwprof's controller is already gone.
+
+    The check closes the race where the parent died before the prctl took hold: then nobody would end us.
+    """
+    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    controller = int(os.environ.get("HWPROF_CONTROLLER_PID", "0"))
+    if controller:
+        try:
+            os.kill(controller, 0)
+        except ProcessLookupError:
+            return False
+    return True
+
+
 class HelperError(Exception):
     """The helper could not be built or loaded."""
 

@@ -16,27 +16,10 @@ import sys
 TAG = b"\x1b[hwprof-marker:"
 
 
-def _threads(pid: int) -> dict:
-    found = {}
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith("Cpus_allowed_list:"):
-                        found[tid] = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return found
-
-
-def _die_with_parent() -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
-
-
 def relay(child, pc, result) -> None:
     """Read the child's stderr to its end, acting on markers and passing the rest through."""
+    from hwprof.native import thread_affinities
+
     pending = b""
     seen = ""
     while True:
@@ -56,7 +39,7 @@ def relay(child, pc, result) -> None:
             pending = pending[at + len(TAG) + 3:]
             if what == b"S" and not seen:
                 pc.end("startup")
-                result["threads"] = _threads(child.pid)
+                result["threads"] = thread_affinities(child.pid)
                 result["stage"] = "execute"
                 pc.begin("execute")
             elif what == b"E" and seen == "S":
@@ -73,8 +56,11 @@ def relay(child, pc, result) -> None:
 def main(argv: list[str]) -> int:
     result_path, stdout_path = argv[:2]
     command = argv[argv.index("--") + 1:]
-    _die_with_parent()
-    from hwprof.native import PhaseControl
+    from hwprof.native import PhaseControl, tie_to_controller
+    from hwprof.pinning import die_with_parent
+
+    if not tie_to_controller():
+        return 4
 
     pc = PhaseControl()
     result = {"stage": "startup", "exit_code": None, "error": None, "boundary": "markers (relayed from WASI)",
@@ -82,7 +68,7 @@ def main(argv: list[str]) -> int:
     with open(stdout_path, "w") as out:
         pc.begin("startup")
         child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE,
-                                 preexec_fn=_die_with_parent)
+                                 preexec_fn=die_with_parent)
         relay(child, pc, result)
         child.stdin.close()
         child.wait()

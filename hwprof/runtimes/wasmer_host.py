@@ -12,7 +12,6 @@ cache; its instantiation and `_start` are one SDK call, the execute phase.
 """
 
 import asyncio
-import ctypes
 import glob
 import json
 import os
@@ -153,13 +152,10 @@ async def _session(job: dict, pc, result: dict, ready) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
-    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the backend that started us
-    controller = int(os.environ.get("HWPROF_CONTROLLER_PID", "0"))
-    if controller:
-        try:
-            os.kill(controller, 0)  # it died before our prctl took hold: nobody would end us
-        except ProcessLookupError:
-            return 4
+    from hwprof.native import tie_to_controller
+
+    if not tie_to_controller():
+        return 4
     cpu = job.get("cpu")
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})  # before the SDK starts threads: they inherit it

@@ -13,16 +13,9 @@ import sys
 
 
 def _affinity_report() -> dict:
-    threads = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/status") as f:
-                for line in f:
-                    if line.startswith("Cpus_allowed_list:"):
-                        threads[tid] = line.split(":", 1)[1].strip()
-        except OSError:
-            continue
-    return {"affinity": sorted(os.sched_getaffinity(0)), "threads": threads}
+    from hwprof.native import thread_affinities
+
+    return {"affinity": sorted(os.sched_getaffinity(0)), "threads": thread_affinities()}
 
 
 def _one_line(exc: Exception) -> str:
@@ -81,13 +74,10 @@ def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
 
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
-    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with the backend that started us
-    controller = int(os.environ.get("HWPROF_CONTROLLER_PID", "0"))
-    if controller:
-        try:
-            os.kill(controller, 0)  # it died before our prctl took hold: nobody would end us
-        except ProcessLookupError:
-            return 4
+    from hwprof.native import tie_to_controller
+
+    if not tie_to_controller():
+        return 4
     cpu = job.get("cpu")
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
