@@ -14,30 +14,6 @@
 #define N 4000
 #endif
 
-/* PolyBench's positive-definite matrix (as for cholesky): a unit lower-triangular L0, then A = L0 * L0^T. */
-static void init_spd(int n, double A[N][N])
-{
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j <= i; j++)
-            A[i][j] = (double)(-j % n) / n + 1;
-        for (int j = i + 1; j < n; j++)
-            A[i][j] = 0;
-        A[i][i] = 1;
-    }
-    double (*B)[N] = (double (*)[N])POLYBENCH_ALLOC(double, (long)N * N);
-    for (int r = 0; r < n; ++r)
-        for (int s = 0; s < n; ++s)
-            B[r][s] = 0;
-    for (int t = 0; t < n; ++t)
-        for (int r = 0; r < n; ++r)
-            for (int s = 0; s < n; ++s)
-                B[r][s] += A[r][t] * A[s][t];
-    for (int r = 0; r < n; ++r)
-        for (int s = 0; s < n; ++s)
-            A[r][s] = B[r][s];
-    free(B);
-}
-
 static void kernel_lu(int n, double A[N][N])
 {
     for (int i = 0; i < n; i++) {
@@ -56,7 +32,7 @@ int main(int argc, char **argv)
 {
     double (*A)[N] = (double (*)[N])POLYBENCH_ALLOC(double, (long)N * N);
 
-    init_spd(N, A);
+    hwprof_spd_matrix(N, &A[0][0]);
     bench_start();
     kernel_lu(N, A);
     bench_end();
