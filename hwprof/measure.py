@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from hwprof import backends, events, pinning, runtimes, workloads
-from hwprof.backends import Count, Pass, Probe
+from hwprof.backends import Pass, Probe
 from hwprof.data.cpu import identify
 from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder

@@ -10,6 +10,28 @@ import wasmtime
 DATA = Path(__file__).parent / "data"
 
 
+def run_module(path, tmp_path: Path, args=(), argv0: str = "workload") -> tuple[int, str, bytes]:
+    """Run a .wasm under the wasmtime package, bench.start/bench.end as no-ops: (exit status, stdout, stderr)."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = [argv0, *args]
+    wasi.stdout_file = str(tmp_path / "out.txt")
+    wasi.stderr_file = str(tmp_path / "err.bin")
+    store.set_wasi(wasi)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
+    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
+    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(path)))
+    try:
+        instance.exports(store)["_start"](store)
+        status = 0
+    except wasmtime.ExitTrap as exc:
+        status = exc.code
+    return status, (tmp_path / "out.txt").read_text(), (tmp_path / "err.bin").read_bytes()
+
+
 @pytest.fixture(scope="session")
 def wasm_2mm_mini() -> Path:
     """2mm at MINI, built by the real zig toolchain (cached between runs)."""

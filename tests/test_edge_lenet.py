@@ -7,7 +7,8 @@ import subprocess
 
 import numpy as np
 import pytest
-import wasmtime
+
+from conftest import run_module
 
 from hwprof import workloads
 
@@ -25,20 +26,9 @@ def builds():
 
 def run_wasm(workload, args, tmp_path) -> tuple[str, str]:
     """Run under the wasmtime package with no-op markers; return stdout and stderr."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = ["lenet", *args]
-    wasi.stdout_file = str(tmp_path / "out.txt")
-    wasi.stderr_file = str(tmp_path / "err.txt")
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
-    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
-    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(workload.wasm)))
-    instance.exports(store)["_start"](store)
-    return (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+    status, out, err = run_module(workload.wasm, tmp_path, args, "lenet")
+    assert status == 0, f"lenet exited with {status}"
+    return out, err.decode()
 
 
 def dumped_labels(stderr: str) -> np.ndarray:

@@ -7,7 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-import wasmtime
+
+from conftest import run_module
 
 from hwprof import workloads
 from hwprof.workloads import catalogue, checksum_of, sizes_of
@@ -16,24 +17,7 @@ from hwprof.workloads.edge import signals
 
 def run_wasm(path, tmp_path, *args: str) -> tuple[int, str, bytes]:
     """Run a module under the wasmtime package with no-op markers: exit status, stdout, stderr bytes."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = [path.stem, *args]
-    wasi.stdout_file = str(tmp_path / "out.txt")
-    wasi.stderr_file = str(tmp_path / "err.bin")
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
-    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
-    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(path)))
-    try:
-        instance.exports(store)["_start"](store)
-        status = 0
-    except wasmtime.ExitTrap as exit_:
-        status = exit_.code
-    return status, (tmp_path / "out.txt").read_text(), (tmp_path / "err.bin").read_bytes()
+    return run_module(path, tmp_path, args, path.stem)
 
 
 def lines(stdout: str) -> dict[str, list[str]]:

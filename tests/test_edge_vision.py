@@ -6,7 +6,8 @@ import subprocess
 
 import numpy as np
 import pytest
-import wasmtime
+
+from conftest import run_module
 from scipy import ndimage as ndi
 from skimage.feature import canny as skimage_canny
 from skimage.util import img_as_float
@@ -19,20 +20,9 @@ CASES = [("canny", "small"), ("canny", "default"), ("plate", "default")]
 
 def run_wasm(path, tmp_path, args=()) -> tuple[str, bytes]:
     """Run a workload under the wasmtime package with no-op markers; return its stdout and stderr."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = ["workload", *args]
-    wasi.stdout_file = str(tmp_path / "out.txt")
-    wasi.stderr_file = str(tmp_path / "err.bin")
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
-    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
-    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(path)))
-    instance.exports(store)["_start"](store)
-    return (tmp_path / "out.txt").read_text(), (tmp_path / "err.bin").read_bytes()
+    status, out, err = run_module(path, tmp_path, args)
+    assert status == 0, f"{path.name} exited with {status}"
+    return out, err
 
 
 def run_native(name, size, args=()) -> tuple[str, bytes]:

@@ -7,7 +7,8 @@ import subprocess
 
 import numpy as np
 import pytest
-import wasmtime
+
+from conftest import run_module
 
 from hwprof import workloads
 from hwprof.workloads import HERE, WorkloadError
@@ -15,38 +16,16 @@ from hwprof.workloads import HERE, WorkloadError
 
 def run_wasm_output(workload, tmp_path, args=()) -> str:
     """Run a built workload under the wasmtime package with no-op markers; return its stdout."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.argv = [workload.name, *workload.args, *args]
-    wasi.stdout_file = str(tmp_path / "out.txt")
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
-    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
-    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(workload.wasm)))
-    try:
-        instance.exports(store)["_start"](store)
-    except wasmtime.ExitTrap as exc:
-        assert exc.code == 0, f"{workload.name} exited with {exc.code}"
-    return (tmp_path / "out.txt").read_text()
+    status, out, _ = run_module(workload.wasm, tmp_path, (*workload.args, *args), workload.name)
+    assert status == 0, f"{workload.name} exited with {status}"
+    return out
 
 
 def run_wasm(path, tmp_path) -> float:
     """Run a workload under the wasmtime package with no-op markers; return its checksum."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    wasi = wasmtime.WasiConfig()
-    wasi.stdout_file = str(tmp_path / "out.txt")
-    store.set_wasi(wasi)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.define_func("bench", "start", wasmtime.FuncType([], []), lambda: None)
-    linker.define_func("bench", "end", wasmtime.FuncType([], []), lambda: None)
-    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(path)))
-    instance.exports(store)["_start"](store)
-    return checksum((tmp_path / "out.txt").read_text())
+    status, out, _ = run_module(path, tmp_path)
+    assert status == 0, f"{path.name} exited with {status}"
+    return checksum(out)
 
 
 def checksum(text: str) -> float:
