@@ -43,6 +43,8 @@ class CollectConfig:
     mode: str = "cold"                      # cold: a fresh process per run; warm: one compile, many runs
     invocations: int = 50                   # warm: instantiate + execute this many times per process
     keep_workdir: bool = False
+    sweep: str = ""                         # the sweep point these runs belong to, copied onto every row
+    count_phases: tuple[str, ...] = ()      # phases that get counters (default all; the last always does)
 
 
 @dataclass
@@ -83,11 +85,13 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
             rep = i - config.warmup
             label = f"warm-up {i + 1}/{config.warmup}" if rep < 0 else f"repetition {rep + 1}/{config.repetitions}"
             progress(f"{label}: {len(col.prepare_passes) + len(col.passes)} pass(es) on CPU {col.cpu}")
-            records, pin, failure = col.repetition(rep, root)
+            done = col.repetition(rep, root)
+            failure = done.failure
             if rep >= 0 or failure:
-                run_prov = {**prov, "pinning": pin, "timestamp_end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                result.run_files.append(store.write_run(session, run_prov, records))
-                result.records += records
+                run_prov = {**prov, "pinning": done.pinning,
+                            "timestamp_end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                result.run_files.append(store.write_run(session, run_prov, done.records, timeline=done.timeline))
+                result.records += done.records
             if failure:
                 break
         state = "failed" if failure else "complete"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwprof import backends, events, pinning, runtimes, workloads
@@ -69,6 +70,18 @@ def failure_line(outcome: Outcome, rc: int | None, tail: str, timeout: float) ->
     return f"the measured process failed (exit {rc}): {tail}"
 
 
+@dataclass
+class Repetition:
+    """One repetition's rows, pinning facts, failure line (None when it worked) and process timeline."""
+
+    records: list[Record]
+    pinning: dict = field(default_factory=dict)
+    failure: str | None = None
+    # One entry per measured process: {"process", "phases", "spawn_s", "end_s", "marks": [[phase, edge, s]]},
+    # times in seconds from the repetition's first spawn (what `hwprof trace` draws).
+    timeline: list[dict] = field(default_factory=list)
+
+
 class Collector:
     """The plan of one collect (target, backend, passes) and the running of its repetitions."""
 
@@ -100,7 +113,8 @@ class Collector:
             self.phases = ("total",)
             self.notes.append(f"{self.runtime.name} is a command-line runtime: {self.backend.name} cannot see its "
                               "relayed markers, so the whole run (start-up and execution) is one phase, 'total'")
-        self.passes: list[Pass] = self.backend.plan(self.probe, self.phases, self.emap.gp_counters,
+        self.counted = self._counted_phases(tuple(getattr(config, "count_phases", ())))
+        self.passes: list[Pass] = self.backend.plan(self.probe, self.counted, self.emap.gp_counters,
                                                     whole=self.phases == ("total",))
         with tempfile.TemporaryDirectory() as tmp:
             sample = self.runtime.prepare(self.workload, Path(tmp))
@@ -113,7 +127,21 @@ class Collector:
         self.builder = RecordBuilder(
             self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
             config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
-            self.probe.missing)
+            self.probe.missing, getattr(config, "sweep", ""))
+        self._timeline: list[dict] = []
+
+    def _counted_phases(self, wanted: tuple[str, ...]) -> tuple[str, ...]:
+        """The phases that get counters (all by default); the last phase always runs, so it is always counted.
+
+        An uncounted phase still gets its wall time, from the marks of the process that runs it anyway.
+        """
+        if not wanted:
+            return self.phases
+        unknown = [p for p in wanted if p not in self.phases]
+        if unknown:
+            raise runtimes.RuntimeError_(f"{self.runtime.name} has no phase {', '.join(unknown)} (it has: "
+                                         f"{', '.join(self.phases)})")
+        return tuple(p for p in self.phases if p in wanted or p == self.phases[-1])
 
     def _workload(self) -> workloads.Workload:
         target = getattr(self.runtime, "target", "wasm")
@@ -160,6 +188,9 @@ class Collector:
         finally:
             for fd in launch.close_fds:
                 os.close(fd)
+        entry = {"process": len(self._timeline), "phases": list(one_pass.phases), "spawn_ns": spawn_ns,
+                 "end_ns": end_ns, "marks": []}
+        self._timeline.append(entry)
         if one_pass.whole:
             stdout = (workdir / "process-stdout.txt").read_text(errors="replace")
             outcome = Outcome(ok=rc == 0, stage=one_pass.phases[0], boundary="process", stdout=stdout,
@@ -168,14 +199,30 @@ class Collector:
         else:
             outcome = self.runtime.outcome(job)
             times = phase_times(outcome, spawn_ns)
+            entry["marks"] = [[phase, edge, ns] for phase, edge, ns in outcome.marks]
         if rc != 0 or not outcome.ok:
             reason = (rc is not None and self.backend.explain(launch)) or failure_line(outcome, rc, tail,
                                                                                         self.config.timeout)
             return [], outcome, times, prepared, reason
         return self.backend.read(launch, one_pass), outcome, times, prepared, None
 
-    def repetition(self, rep: int, root: Path) -> tuple[list[Record], dict, str | None]:
-        """Every pass of one repetition as records, plus pinning facts and a failure line (or None)."""
+    def repetition(self, rep: int, root: Path) -> Repetition:
+        """Every pass of one repetition: its records, pinning facts, failure line (or None) and timeline."""
+        self._timeline: list[dict] = []
+        records, pin, failure = self._passes(rep, root)
+        return Repetition(records, pin, failure, self._relative_timeline())
+
+    def _relative_timeline(self) -> list[dict]:
+        """The processes' spawn, end and phase marks in seconds from the first spawn."""
+        if not self._timeline:
+            return []
+        t0 = self._timeline[0]["spawn_ns"]
+        sec = lambda ns: round((ns - t0) / 1e9, 9)
+        return [{"process": e["process"], "phases": e["phases"], "spawn_s": sec(e["spawn_ns"]),
+                 "end_s": sec(e["end_ns"]), "marks": [[p, edge, sec(ns)] for p, edge, ns in e["marks"]]}
+                for e in self._timeline]
+
+    def _passes(self, rep: int, root: Path) -> tuple[list[Record], dict, str | None]:
         out: list[Record] = []
         prepared = None
         if self.prepare_passes:
@@ -196,7 +243,8 @@ class Collector:
             if failure:
                 return out + [self.builder.error(rep, outcome.stage, failure)], pin, failure
             counts += got
-            times.update({p: v for p, v in t.items() if p in one_pass.phases})
+            # A counted phase's time comes from its own pass; an uncounted one's from the last pass that ran it.
+            times.update({p: v for p, v in t.items() if p in one_pass.phases or p not in self.counted})
             if "execute" in one_pass.phases or "total" in one_pass.phases:
                 boundary = outcome.boundary
                 pin, failure = self._check(outcome)
@@ -206,7 +254,8 @@ class Collector:
         for phase in self.phases:
             per = warm if phase in ("instantiate", "execute") else 1
             out += self.builder.phase_records(rep, phase, [c for c in counts if c.phase == phase],
-                                              times.get(phase, []), EDGES.get(phase, boundary), per)
+                                              times.get(phase, []), EDGES.get(phase, boundary), per,
+                                              counted=phase in self.counted)
         return out, pin, None
 
     def _check(self, outcome: Outcome) -> tuple[dict, str | None]:

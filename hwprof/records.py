@@ -26,26 +26,30 @@ class RecordBuilder:
     metric_map: EventMap
     metrics: dict[str, Metric]
     missing: dict[str, str]
+    sweep: str = ""
 
     def record(self, rep, phase, name, kind, value, unit, status=schema.OK, boundary="", running_pct=None, note="",
                iteration=0) -> Record:
         """One row with this collect's identity."""
         return Record(self.runtime, self.runtime_version, self.flags, self.workload, self.size, self.invocation,
-                      rep, phase, name, kind, value, unit, status, self.backend, boundary, running_pct, note, iteration)
+                      rep, phase, name, kind, value, unit, status, self.backend, boundary, running_pct, note, iteration,
+                      self.sweep)
 
     def error(self, rep: int, phase: str, failure: str) -> Record:
         """The row that says a repetition failed, and why."""
         return self.record(rep, phase or "total", "error", schema.INFO, None, "", schema.ERROR, note=failure)
 
     def phase_records(self, rep: int, phase: str, counts: list[Count], times: list[float], boundary: str,
-                      per: int = 1) -> list[Record]:
-        """Wall time (one row per invocation), events and metrics of one phase.
+                      per: int = 1, counted: bool = True) -> list[Record]:
+        """Wall time (one row per invocation), events and metrics of one phase (only its time if not `counted`).
 
         `per` > 1: the counters ran over that many warm invocations together; rows hold the mean per
         invocation (iteration -1), since one process's counters cannot be split between invocations.
         """
         out = [self.record(rep, phase, "wall_time", schema.TIME, t, "s", boundary=boundary, iteration=i)
                for i, t in enumerate(times)]
+        if not counted:
+            return out
         mean = per > 1
         note = f"mean per invocation of {per} warm invocations counted together" if mean else ""
         iteration = -1 if mean else 0

@@ -9,6 +9,8 @@ command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 [ -f /usr/include/valgrind/callgrind.h ] && command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
+# Debian's headless-capable Chromium: the tests load `hwprof report` pages in it and fail on a script error.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -18,5 +20,5 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge,wasmer]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge,wasmer,cluster]'
 echo "setup: done; hwprof is .venv/bin/hwprof" >&2

@@ -106,3 +106,21 @@ def test_a_wrong_result_fails_the_collect(monkeypatch, store):
     monkeypatch.setattr(workloads, "resolve", real)
     ok = collect(CollectConfig("atax", size="mini", results=store, repetitions=1, warmup=0, events=("task_clock",)))
     assert ok.records
+
+
+def test_counting_only_execute_keeps_every_phase_time_in_one_process(wasm_2mm_mini, store):
+    """count_phases=("execute",): one process per repetition, counters in execute only, wall times for all phases."""
+    result = collect(CollectConfig(str(wasm_2mm_mini), results=store, repetitions=1, warmup=0,
+                                   events=("task_clock",), count_phases=("execute",)))
+    ok = {(r.phase, r.name) for r in result.records if r.status == schema.OK}
+    assert {("bootstrap", "wall_time"), ("compile", "wall_time"), ("instantiate", "wall_time"),
+            ("execute", "wall_time"), ("execute", "task_clock")} <= ok
+    assert not {(p, n) for p, n in ok if n != "wall_time" and p != "execute"}
+    doc = hwprof.data.store.read_run(result.run_files[0])
+    (process,) = doc["timeline"]                     # one measured process ran
+    marks = [(p, e) for p, e, _ in process["marks"]]
+    assert ("execute", "begin") in marks and ("execute", "end") in marks
+    seconds = [s for _, _, s in process["marks"]]
+    assert seconds == sorted(seconds) and process["spawn_s"] == 0 < seconds[0] < process["end_s"]
+    with pytest.raises(Exception, match="no phase link"):
+        collect(CollectConfig(str(wasm_2mm_mini), results=store, repetitions=1, count_phases=("link",)))

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 #   1  2026-11  first format: one JSON document per repetition, {format_version, provenance, records}.
 #   2  2026-11  records gain `iteration` (warm invocations: 0..N-1 per invocation, -1 for a mean over
 #               them); version-1 files load with iteration 0.
-FORMAT_VERSION = 2
+#   3  2026-11  records gain `sweep` (the simulated machine's setting a sweep varied, e.g. "l1i_size=16KiB");
+#               run files may carry a `timeline` (each measured process's phase edges, for traces).
+#               Older files load with sweep "" and no timeline.
+FORMAT_VERSION = 3
 
 # Record.status values. Anything but OK carries value None: an unmeasured number is never 0.
 OK = "ok"
@@ -49,6 +52,7 @@ class Record:
     running_pct: float | None = None   # perf's share of the phase the counter really ran (multiplexing)
     note: str = ""
     iteration: int = 0       # warm mode: which invocation (-1: a mean over the process's invocations)
+    sweep: str = ""          # a sweep point's setting, "key=value[; key=value]" (e.g. l1i_size=16KiB); "" elsewhere
 
     def __post_init__(self):
         if self.status not in STATUSES:

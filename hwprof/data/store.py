@@ -45,8 +45,9 @@ class ResultStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def write_run(self, session_id: str, provenance: dict, records: list[Record], run_id: str | None = None) -> Path:
-        """Persist one repetition's records at once; returns the file written."""
+    def write_run(self, session_id: str, provenance: dict, records: list[Record], run_id: str | None = None,
+                  timeline: list[dict] | None = None) -> Path:
+        """Persist one repetition's records (and its processes' timeline) at once; returns the file written."""
         run_id = run_id or new_id()
         doc = {
             "format_version": FORMAT_VERSION,
@@ -56,6 +57,8 @@ class ResultStore:
             "provenance": provenance,
             "records": [r.to_dict() for r in records],
         }
+        if timeline:
+            doc["timeline"] = timeline
         path = self.root / RUNS / f"{run_id}.json"
         _atomic_write_json(path, doc)
         return path
