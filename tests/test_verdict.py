@@ -1,0 +1,69 @@
+"""The verdict logic on constructed samples whose answer is known, and the interval's coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwprof.analysis import verdict
+from hwprof.analysis.verdict import compare, mean_ci
+
+
+def sample(mean, sd, n, seed):
+    return list(np.random.default_rng(seed).normal(mean, sd, n))
+
+
+def test_clearly_faster_and_clearly_slower():
+    fast, slow = sample(1.0, 0.01, 10, 1), sample(2.0, 0.02, 10, 2)
+    c = compare(fast, slow)
+    assert c.verdict == verdict.FASTER
+    assert c.low < c.ratio < c.high < 1 and c.ratio == pytest.approx(0.5, rel=0.02)
+    assert c.hedges_g < -10                       # a huge effect, in the direction of a being smaller
+    assert compare(slow, fast).verdict == verdict.SLOWER
+
+
+def test_clearly_the_same():
+    a, b = sample(1.0, 0.005, 30, 3), sample(1.0, 0.005, 30, 4)
+    c = compare(a, b, margin=0.02)
+    assert c.verdict == verdict.SAME
+    assert 0.98 <= c.low <= 1 <= c.high <= 1.02
+
+
+def test_too_few_samples_is_unsure_not_the_same():
+    c = compare([1.0], [1.5])
+    assert c.verdict == verdict.UNSURE and "too few samples" in c.reason
+    assert c.low is None and c.ratio == pytest.approx(1 / 1.5)
+
+
+def test_noisy_samples_with_a_real_small_difference_are_unsure():
+    """A 3% difference hidden in 20% noise with 4 samples each: neither a difference nor sameness is shown."""
+    a, b = sample(1.0, 0.2, 4, 5), sample(1.03, 0.2, 4, 6)
+    c = compare(a, b)
+    assert c.verdict == verdict.UNSURE
+    assert c.low < 1 < c.high and (c.low < 0.98 or c.high > 1.02)
+
+
+def test_identical_constant_samples_give_an_exact_ratio():
+    c = compare([2.0] * 5, [2.0] * 5)
+    assert c.ratio == c.low == c.high == 1.0 and c.verdict == verdict.SAME
+
+
+def test_interval_covers_the_true_ratio_about_95_percent_of_the_time():
+    """Coverage of the Welch log-ratio interval on unequal variances and sizes (true ratio 0.8)."""
+    rng = np.random.default_rng(7)
+    trials, hits = 2000, 0
+    for _ in range(trials):
+        a = rng.normal(0.8, 0.08, 6)
+        b = rng.normal(1.0, 0.02, 12)
+        c = compare(a, b)
+        hits += c.low <= 0.8 <= c.high
+    assert 0.93 <= hits / trials <= 0.97
+
+
+def test_mean_ci_matches_the_t_interval():
+    values = [1.0, 1.1, 0.9, 1.05, 0.95]
+    ci = mean_ci(values)
+    # t(0.975, 4) = 2.7764; sd = 0.0790569; n = 5
+    assert ci.half_width == pytest.approx(2.7764 * 0.0790569 / 5 ** 0.5, rel=1e-4)
+    assert ci.relative == pytest.approx(ci.half_width / 1.0)
+    assert mean_ci([3.0]).half_width is None
