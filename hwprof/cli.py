@@ -106,6 +106,59 @@ def collect(
 
 
 @app.command()
+def campaign(
+    spec: Path = typer.Argument(..., help="Campaign spec (TOML): workloads x sizes x targets x backend x modes."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Results folder (default results/<campaign name>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted campaign in its results folder."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and the run budget, run nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Run a characterization campaign: seeded random order, repetitions until a 2% CI, resumable."""
+    from hwprof.campaign import CampaignError, SpecError, load, run_campaign
+    from hwprof.campaign.display import progress_line, summary
+    from hwprof.data.paths import REPO_ROOT
+
+    try:
+        plan = load(spec)
+    except SpecError as exc:
+        fail(str(exc))
+    folder = results or REPO_ROOT / "results" / plan.name
+    if dry_run:
+        reps = plan.repetitions
+        for cell in plan.cells:
+            typer.echo(cell.key)
+        typer.echo(f"{len(plan.cells)} cells, {len(plan.cells) * reps.min}..{len(plan.cells) * reps.max} runs "
+                   f"(until the {reps.confidence:.0%} CI is within {reps.target_ci:.0%}), into {folder}")
+        return
+    tty = sys.stderr.isatty()
+
+    def show(p):
+        line = progress_line(p)
+        typer.echo(("\r" + line[:160].ljust(160)) if tty else line, err=True, nl=not tty)
+
+    try:
+        result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
+    except (CampaignError, SpecError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail(f"interrupted; finished runs are in {folder}: `hwprof campaign {spec} --resume"
+             + (f" --results {results}" if results else "") + "` continues", 130)
+    if tty and not quiet:
+        typer.echo("", err=True)
+    if as_json:
+        typer.echo(json.dumps({"name": result.name, "campaign_id": result.campaign_id, "results": str(folder),
+                               "state": result.state, "runs_this_time": result.runs_this_time,
+                               "runs_total": result.runs_total, "seconds": result.seconds,
+                               "failures": result.failures, "cells": result.cells}, indent=1))
+    else:
+        typer.echo(summary(result))
+        typer.echo(f"stored: {folder}; `hwprof report {folder}` draws the figures")
+    if result.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor(
     cpu: Optional[int] = typer.Option(None, "--cpu", help="Logical CPU to describe (default: the measured one)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

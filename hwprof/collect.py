@@ -58,22 +58,38 @@ class CollectResult:
     run_files: list[Path] = field(default_factory=list)
 
 
-def collect(config: CollectConfig, progress: Callable[[str], None] | None = None) -> CollectResult:
-    """Run warm-ups and repetitions, writing each repetition's records to the store as soon as it ends."""
-    progress = progress or (lambda msg: None)
+def open_collector(config: CollectConfig) -> Collector:
+    """Plan a collect (target, workload build, backend, passes), or say in one line why it cannot run."""
     try:
-        col = Collector(config)
+        return Collector(config)
     except (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError,
             events.EventMapError, pinning.PinningError) as exc:
         raise CollectError(str(exc)) from None
-    store = ResultStore(config.results)
-    session = new_id()
+
+
+def describe(col: Collector) -> dict:
+    """The provenance of a collector's runs: the machine, and what runs where under which backend."""
     prov = provenance.machine(col.cpu, col.emap.name)
     prov.update({"cpu_index": col.cpu, "event_map": col.emap.name, "backend": col.backend.name,
                  "backend_version": col.probe.version, "runtime": col.runtime.name,
                  "runtime_version": col.runtime_version, "runtime_flags": col.flags(), "workload": col.workload.name,
-                 "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": config.mode,
+                 "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": col.config.mode,
                  "passes": len(col.prepare_passes) + len(col.passes)})
+    return prov
+
+
+def stamp() -> str:
+    """Now, in UTC, as stored in run files."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def collect(config: CollectConfig, progress: Callable[[str], None] | None = None) -> CollectResult:
+    """Run warm-ups and repetitions, writing each repetition's records to the store as soon as it ends."""
+    progress = progress or (lambda msg: None)
+    col = open_collector(config)
+    store = ResultStore(config.results)
+    session = new_id()
+    prov = describe(col)
     result = CollectResult(session, notes=list(col.probe.notes) + col.notes, provenance=prov)
     store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
     old_affinity = pinning.keep_controller_off(col.cpu)
@@ -89,7 +105,7 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
             failure = done.failure
             if rep >= 0 or failure:
                 run_prov = {**prov, "pinning": done.pinning,
-                            "timestamp_end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                            "timestamp_end": stamp()}
                 result.run_files.append(store.write_run(session, run_prov, done.records, timeline=done.timeline))
                 result.records += done.records
             if failure:

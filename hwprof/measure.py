@@ -21,6 +21,15 @@ EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-ca
          "startup": "process-to-marker", "total": "process"}
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the measured process group and reap it (it may have just ended by itself: that is fine)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def run_process(argv, env, pass_fds, cpu, timeout, workdir) -> tuple[int | None, str, int, int]:
     """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns, end ns)."""
     spawn_ns = time.monotonic_ns()
@@ -30,12 +39,10 @@ def run_process(argv, env, pass_fds, cpu, timeout, workdir) -> tuple[int | None,
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_group(proc)
             rc = None
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_group(proc)
             raise
     end_ns = time.monotonic_ns()
     tail = (workdir / "launcher.log").read_text(errors="replace").strip().splitlines()[-3:]

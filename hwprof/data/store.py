@@ -21,10 +21,11 @@ class StoreError(Exception):
 
 def new_id() -> str:
     """A sortable id unique across processes and machines: UTC time plus random bits."""
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:10]
+    now = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}-" + uuid.uuid4().hex[:10]
 
 
-def _atomic_write_json(path: Path, doc: dict) -> None:
+def atomic_write_json(path: Path, doc: dict) -> None:
     """Write doc to path so that readers see either nothing or the whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
@@ -37,6 +38,9 @@ def _atomic_write_json(path: Path, doc: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_atomic_write_json = atomic_write_json   # old name, still imported by a module being written
 
 
 class ResultStore:
@@ -60,7 +64,7 @@ class ResultStore:
         if timeline:
             doc["timeline"] = timeline
         path = self.root / RUNS / f"{run_id}.json"
-        _atomic_write_json(path, doc)
+        atomic_write_json(path, doc)
         return path
 
     def write_session(self, session_id: str, state: str, **info) -> Path:
@@ -68,7 +72,7 @@ class ResultStore:
         doc = {"format_version": FORMAT_VERSION, "session_id": session_id, "state": state,
                "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
         path = self.root / SESSIONS / f"{session_id}.json"
-        _atomic_write_json(path, doc)
+        atomic_write_json(path, doc)
         return path
 
     def run_files(self) -> list[Path]:

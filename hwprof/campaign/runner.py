@@ -1,0 +1,307 @@
+"""Running a campaign: seeded interleaved order, adaptive repetitions, resumable from the store alone.
+
+State lives only in the results store: every finished repetition is one run file tagged with its cell,
+so a campaign killed at any moment resumes by reading the run files back. The next run is always a
+pure function of that state (the unfinished cell with the fewest repetitions, ties broken by a seeded
+shuffle per round), which spreads drift across targets and makes resumption exact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from hwprof import pinning
+from hwprof.analysis.verdict import mean_ci
+from hwprof.campaign.spec import Cell, CampaignSpec, Repetitions
+from hwprof.collect import CollectConfig, CollectError, describe, open_collector, stamp
+from hwprof.data import schema
+from hwprof.data.schema import Record
+from hwprof.data.store import ResultStore, atomic_write_json, new_id, read_run
+
+MANIFEST = "campaign.json"
+CONVERGED, AT_MAX, FAILED = "converged", "max", "failed"
+
+
+class CampaignError(Exception):
+    """A campaign that cannot start or continue, with the one line that says why."""
+
+
+@dataclass
+class CellState:
+    """What the store says about one cell: its stopping-statistic values, run times, and why it stopped."""
+
+    cell: Cell
+    values: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    failure: str | None = None
+
+    def stop(self, policy: Repetitions) -> str | None:
+        """Why this cell needs no more runs (converged, max, failed), or None."""
+        if self.failure:
+            return FAILED
+        if len(self.values) >= policy.min:
+            ci = mean_ci(self.values, policy.confidence)
+            if ci.relative is not None and ci.relative <= policy.target_ci:
+                return CONVERGED
+        if len(self.values) >= policy.max:
+            return AT_MAX
+        return None
+
+    def expected_runs(self, policy: Repetitions) -> int:
+        """How many repetitions this cell will likely have in the end (for the ETA)."""
+        n = len(self.values)
+        if self.stop(policy):
+            return n
+        if n < 2:
+            return policy.min
+        ci = mean_ci(self.values, policy.confidence)
+        rel = ci.relative or 0.0
+        # The half-width shrinks as 1/sqrt(n): how many runs bring it to the target.
+        needed = int(n * (rel / policy.target_ci) ** 2) + 1
+        return max(n + 1, min(policy.max, max(policy.min, needed)))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running campaign stands, after each run."""
+
+    runs_done: int
+    runs_expected: int
+    cells_done: int
+    cells: int
+    elapsed_s: float
+    eta_s: float | None
+    last: str
+
+
+@dataclass
+class CampaignResult:
+    """What a campaign run did: its runs, stop reasons and failures, and where they are."""
+
+    name: str
+    campaign_id: str
+    results: Path
+    state: str
+    runs_this_time: int
+    runs_total: int
+    seconds: float
+    cells: list[dict]
+    failures: dict[str, int]
+
+
+def stopping_value(records: list[Record]) -> float | None:
+    """The statistic repetitions adapt on: execute wall time (per invocation when warm; `total` if no execute)."""
+    for phase in ("execute", "total"):
+        times = [r.value for r in records if r.phase == phase and r.name == "wall_time" and r.status == schema.OK]
+        if times:
+            return sum(times) / len(times)
+    return None
+
+
+def _error_row(cell: Cell, message: str) -> Record:
+    return Record(cell.target, "", "", cell.workload, cell.size or "", cell.mode, 0, "total", "error", schema.INFO,
+                  None, "", schema.ERROR, cell.backend, note=message)
+
+
+def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:
+    """Every cell's state, rebuilt from the run files of this campaign in the store."""
+    states = {c.key: CellState(c) for c in spec.cells}
+    for path in ResultStore(root).run_files():
+        doc = read_run(path)
+        prov = doc.get("provenance", {})
+        if prov.get("campaign_digest") != spec.digest or prov.get("campaign_cell") not in states:
+            continue
+        st = states[prov["campaign_cell"]]
+        errors = [r for r in doc["records"] if r.status == schema.ERROR]
+        if errors:
+            st.failure = errors[0].note or "failed"
+            continue
+        value = stopping_value(doc["records"])
+        if value is None:
+            st.failure = "no execute time in a finished run"
+            continue
+        st.values.append(value)
+        st.seconds.append(float(prov.get("campaign_run_seconds", 0.0)))
+    return states
+
+
+def next_cell(states: dict[str, CellState], policy: Repetitions, seed: int) -> CellState | None:
+    """The unfinished cell with the fewest repetitions; within a round, a seeded shuffle decides."""
+    open_cells = [s for s in states.values() if not s.stop(policy)]
+    if not open_cells:
+        return None
+    fewest = min(len(s.values) for s in open_cells)
+    keys = sorted(states)
+    random.Random(f"{seed}:{fewest}").shuffle(keys)
+    order = {k: i for i, k in enumerate(keys)}
+    return min((s for s in open_cells if len(s.values) == fewest), key=lambda s: order[s.cell.key])
+
+
+def _eta(states: dict[str, CellState], policy: Repetitions) -> tuple[int, float | None]:
+    """Expected total runs, and seconds left (unvisited cells are assumed to take the mean run time)."""
+    timed = [t for s in states.values() for t in s.seconds]
+    if not timed:
+        return sum(s.expected_runs(policy) for s in states.values()), None
+    typical = sum(timed) / len(timed)
+    left, total = 0.0, 0
+    for s in states.values():
+        want = s.expected_runs(policy)
+        total += want
+        per = sum(s.seconds) / len(s.seconds) if s.seconds else typical
+        left += max(0, want - len(s.values)) * per
+    return total, left
+
+
+class _Lock:
+    """An exclusive lock on a results folder, so two campaigns never write the same runs."""
+
+    def __init__(self, root: Path):
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / ".campaign.lock"
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise CampaignError(f"another hwprof campaign is running in {root}") from None
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _manifest(root: Path, spec: CampaignSpec, resume: bool) -> dict:
+    """Start or continue the campaign's manifest; refuse to mix two campaigns in one folder."""
+    path = root / MANIFEST
+    if path.exists():
+        import json
+
+        old = json.loads(path.read_text())
+        if not resume:
+            raise CampaignError(f"{root} already holds campaign {old.get('name')!r}: --resume continues it, "
+                                "or choose another --results folder")
+        if old.get("digest") != spec.digest:
+            raise CampaignError(f"{spec.source} has changed since campaign {old.get('name')!r} began in {root} "
+                                "(other cells or repetitions): start it in a new --results folder")
+        return old
+    if resume:
+        raise CampaignError(f"nothing to resume in {root}: no {MANIFEST} there")
+    if ResultStore(root).run_files():
+        raise CampaignError(f"{root} already holds results from other runs: choose an empty --results folder")
+    return {"format_version": schema.FORMAT_VERSION, "campaign_id": new_id(), "name": spec.name,
+            "title": spec.title, "digest": spec.digest, "seed": spec.seed, "source": spec.source,
+            "repetitions": spec.repetitions.__dict__, "cells": [c.key for c in spec.cells], "started": stamp()}
+
+
+def _config(cell: Cell, spec: CampaignSpec, root: Path) -> CollectConfig:
+    geometry = tuple(tuple(item.split("=", 1)) for item in cell.sim_cache)
+    return CollectConfig(workload=cell.workload, runtime=cell.target, size=cell.size, backend=cell.backend,
+                         events=cell.events, repetitions=1, warmup=0, cpu=spec.cpu, timeout=cell.timeout,
+                         results=root, sim_geometry=geometry, mode=cell.mode, invocations=cell.invocations,
+                         count_phases=cell.count_phases)
+
+
+def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
+                 progress: Callable[[Progress], None] | None = None) -> CampaignResult:
+    """Run (or resume) a campaign until every cell has converged, hit its maximum or failed."""
+    root = Path(results)
+    lock = _Lock(root)
+    started = time.monotonic()
+    store = ResultStore(root)
+    try:
+        manifest = _manifest(root, spec, resume)
+        atomic_write_json(root / MANIFEST, {**manifest, "state": "running", "updated": stamp()})
+        cid = manifest["campaign_id"]
+        store.write_session(cid, "running", campaign=spec.name)
+        states = read_state(root, spec)
+        collectors: dict[str, tuple] = {}
+        done_now, state = 0, "interrupted"
+        tmp = Path(tempfile.mkdtemp(prefix="hwprof-campaign-"))
+        old_affinity = None
+        try:
+            while (st := next_cell(states, spec.repetitions, spec.seed)) is not None:
+                if st.cell.key not in collectors:
+                    collectors[st.cell.key] = _open(st, spec, root, store, cid, tmp)
+                col, prov = collectors[st.cell.key]
+                if col is None:
+                    continue               # it failed to start; _open recorded why
+                if old_affinity is None:
+                    old_affinity = pinning.keep_controller_off(col.cpu)
+                t0 = time.monotonic()
+                done = col.repetition(len(st.values), _fresh(tmp))
+                seconds = time.monotonic() - t0
+                run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
+                            "campaign_run_seconds": round(seconds, 6)}
+                store.write_run(cid, run_prov, done.records, timeline=done.timeline)
+                done_now += 1
+                value = stopping_value(done.records)
+                if done.failure or value is None:
+                    st.failure = done.failure or "no execute time in a finished run"
+                else:
+                    st.values.append(value)
+                    st.seconds.append(seconds)
+                if progress:
+                    expected, eta = _eta(states, spec.repetitions)
+                    progress(Progress(sum(len(s.values) + bool(s.failure) for s in states.values()), expected,
+                                      sum(1 for s in states.values() if s.stop(spec.repetitions)), len(states),
+                                      time.monotonic() - started, eta, st.cell.key))
+            state = "complete"
+        finally:
+            if old_affinity is not None:
+                os.sched_setaffinity(0, old_affinity)
+            shutil.rmtree(tmp, ignore_errors=True)
+            summary = _summary(states, spec.repetitions)
+            atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(), "summary": summary})
+            store.write_session(cid, state, campaign=spec.name, runs=sum(len(s.values) for s in states.values()))
+    finally:
+        lock.release()
+    failures: dict[str, int] = {}
+    for s in states.values():
+        if s.failure:
+            failures[s.failure] = failures.get(s.failure, 0) + 1
+    return CampaignResult(spec.name, cid, root, state, done_now, sum(len(s.values) for s in states.values()),
+                          time.monotonic() - started, summary, failures)
+
+
+def _fresh(tmp: Path) -> Path:
+    """An empty work folder for one repetition (the previous one's is removed)."""
+    for old in tmp.iterdir():
+        shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=tmp))
+
+
+def _open(st: CellState, spec: CampaignSpec, root: Path, store: ResultStore, cid: str, tmp: Path):
+    """Plan a cell's collector and run its warm-ups; on failure store one error run and mark the cell."""
+    base = {"campaign": spec.name, "campaign_id": cid, "campaign_digest": spec.digest, "campaign_cell": st.cell.key}
+    try:
+        col = open_collector(_config(st.cell, spec, root))
+        prov = {**describe(col), **base}
+        for i in range(st.cell.warmup):
+            done = col.repetition(-1 - i, _fresh(tmp))
+            if done.failure:
+                raise CollectError(f"warm-up: {done.failure}")
+    except CollectError as exc:
+        st.failure = str(exc)
+        store.write_run(cid, {**base, "timestamp_end": stamp()}, [_error_row(st.cell, str(exc))])
+        return None, None
+    return col, prov
+
+
+def _summary(states: dict[str, CellState], policy: Repetitions) -> list[dict]:
+    """One line per cell: repetitions, mean and relative CI of the stopping statistic, and why it stopped."""
+    out = []
+    for s in states.values():
+        ci = mean_ci(s.values, policy.confidence) if s.values else None
+        out.append({"cell": s.cell.key, "workload": s.cell.workload, "size": s.cell.size or "default",
+                    "target": s.cell.target, "mode": s.cell.mode, "n": len(s.values),
+                    "mean_s": ci.mean if ci else None, "ci_rel": ci.relative if ci else None,
+                    "stopped": s.stop(policy) or "not yet", "failure": s.failure or ""})
+    return out

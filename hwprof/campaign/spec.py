@@ -1,0 +1,188 @@
+"""Campaign specs: a TOML file naming workloads x sizes x targets x backend x modes, and how to repeat them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwprof import runtimes, workloads
+
+# Keys a [campaign] table or a [[matrix]] block may set; a block's value overrides the campaign's.
+SETTINGS = {"backend": "perf", "events": [], "count_phases": [], "modes": ["cold"], "invocations": 50,
+            "sizes": ["default"], "timeout": 300.0, "sim_cache": [], "warmup": 1}
+REPETITION_KEYS = {"min": 3, "max": 30, "target_ci": 0.02, "confidence": 0.95}
+MODES = ("cold", "warm")
+
+
+class SpecError(Exception):
+    """A campaign spec that cannot be run, with the one line that says where and why."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One thing a campaign measures repeatedly: a workload at a size under a target, backend and mode."""
+
+    workload: str
+    size: str | None          # None: the workload's default size
+    target: str
+    backend: str
+    mode: str = "cold"
+    invocations: int = 50
+    events: tuple[str, ...] = ()
+    count_phases: tuple[str, ...] = ()
+    sim_cache: tuple[str, ...] = ()
+    timeout: float = 300.0
+    warmup: int = 1
+
+    @property
+    def key(self) -> str:
+        """A readable identity, unique within a campaign (stored with each of its runs)."""
+        mode = f"warm x{self.invocations}" if self.mode == "warm" else "cold"
+        extra = "".join(f" {k}={','.join(v)}" for k, v in (("events", self.events), ("count", self.count_phases),
+                                                           ("sim", self.sim_cache)) if v)
+        return f"{self.workload}[{self.size or 'default'}] {self.target} {self.backend} {mode}{extra}"
+
+
+@dataclass(frozen=True)
+class Repetitions:
+    """Adaptive repetitions: at least `min`, then until the CI is within `target_ci` of the mean, at most `max`."""
+
+    min: int = 3
+    max: int = 30
+    target_ci: float = 0.02
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """A parsed campaign: its cells in spec order, repetition policy, seed and where it came from."""
+
+    name: str
+    title: str
+    seed: int
+    cpu: int | None
+    repetitions: Repetitions
+    cells: tuple[Cell, ...]
+    source: str = ""
+    digest: str = ""          # of the parsed content: a resumed campaign must still be the same campaign
+
+
+def _expand_workloads(names: list[str], where: str) -> list[str]:
+    """Workload names, with @suite (e.g. @polybench, @edge) expanded from the catalogue."""
+    cat = workloads.catalogue()["workload"]
+    out = []
+    for name in names:
+        if name.startswith("@"):
+            suite = sorted(w for w, spec in cat.items() if spec.get("suite") == name[1:])
+            if not suite:
+                suites = sorted({spec.get("suite", "") for spec in cat.values()})
+                raise SpecError(f"{where}: no workload suite {name!r} (suites: {', '.join('@' + s for s in suites)})")
+            out += suite
+        elif name in cat:
+            out.append(name)
+        else:
+            raise SpecError(f"{where}: unknown workload {name!r} (see `hwprof workloads list`)")
+    return out
+
+
+def _sizes(workload: str, sizes: list[str], where: str) -> list[str | None]:
+    spec = workloads.catalogue()["workload"][workload]
+    known = workloads.sizes_of(spec)
+    out = []
+    for size in sizes:
+        size = str(size)
+        if size == "default":
+            out.append(None)
+        elif size in known:
+            out.append(size)
+        elif size in ("all",):
+            out += known
+        else:
+            raise SpecError(f"{where}: {workload} has no size {size!r} (it has: {', '.join(known)})")
+    return out
+
+
+def _check(block: dict, where: str) -> None:
+    from hwprof import backends
+
+    targets = runtimes.names()
+    for t in block["targets"]:
+        if t not in targets:
+            raise SpecError(f"{where}: unknown target {t!r} (choose from: {', '.join(targets)})")
+    if block["backend"] not in backends.BACKENDS:
+        raise SpecError(f"{where}: unknown backend {block['backend']!r} (choose from: {', '.join(backends.BACKENDS)})")
+    for m in block["modes"]:
+        if m not in MODES:
+            raise SpecError(f"{where}: unknown mode {m!r} (choose from: {', '.join(MODES)})")
+    if int(block["invocations"]) < 1:
+        raise SpecError(f"{where}: invocations must be at least 1")
+
+
+def _list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def parse(text: str, source: str = "<spec>") -> CampaignSpec:
+    """Parse a campaign spec from TOML text; every problem is a SpecError naming the file and the block."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    top = doc.get("campaign", {})
+    unknown = set(top) - set(SETTINGS) - {"name", "title", "seed", "cpu"}
+    if unknown:
+        raise SpecError(f"{source}: [campaign] has unknown keys {sorted(unknown)}")
+    reps = {**REPETITION_KEYS, **doc.get("repetitions", {})}
+    if set(reps) - set(REPETITION_KEYS):
+        raise SpecError(f"{source}: [repetitions] has unknown keys {sorted(set(reps) - set(REPETITION_KEYS))}")
+    policy = Repetitions(int(reps["min"]), int(reps["max"]), float(reps["target_ci"]), float(reps["confidence"]))
+    if not 1 <= policy.min <= policy.max or not 0 < policy.target_ci < 1 or not 0 < policy.confidence < 1:
+        raise SpecError(f"{source}: [repetitions] needs 1 <= min <= max, 0 < target_ci < 1 and 0 < confidence < 1")
+    blocks = doc.get("matrix", [])
+    if not blocks:
+        raise SpecError(f"{source}: no [[matrix]] block: nothing to measure")
+    cells: list[Cell] = []
+    for i, raw in enumerate(blocks, 1):
+        where = f"{source}: [[matrix]] block {i}"
+        unknown = set(raw) - set(SETTINGS) - {"workloads", "targets"}
+        if unknown:
+            raise SpecError(f"{where} has unknown keys {sorted(unknown)}")
+        if "workloads" not in raw or "targets" not in raw:
+            raise SpecError(f"{where} needs workloads and targets")
+        block = {**SETTINGS, **{k: v for k, v in top.items() if k in SETTINGS}, **raw}
+        block["targets"] = _list(block["targets"])
+        block["modes"] = _list(block["modes"])
+        _check(block, where)
+        for workload in _expand_workloads(_list(block["workloads"]), where):
+            for size in _sizes(workload, _list(block["sizes"]), where):
+                for target in block["targets"]:
+                    for mode in block["modes"]:
+                        cells.append(Cell(workload, size, target, block["backend"], mode, int(block["invocations"]),
+                                          tuple(_list(block["events"])), tuple(_list(block["count_phases"])),
+                                          tuple(_list(block["sim_cache"])), float(block["timeout"]),
+                                          int(block["warmup"])))
+    seen: dict[str, int] = {}
+    unique = []
+    for c in cells:
+        if c.key not in seen:
+            seen[c.key] = 1
+            unique.append(c)
+    name = str(top.get("name") or Path(source).stem)
+    digest = hashlib.sha256(json.dumps([policy.__dict__, [c.key for c in unique],
+                                        [c.__dict__ for c in unique]], sort_keys=True, default=str)
+                            .encode()).hexdigest()[:16]
+    return CampaignSpec(name, str(top.get("title", name)), int(top.get("seed", 1)),
+                        None if top.get("cpu") is None else int(top["cpu"]), policy, tuple(unique), source, digest)
+
+
+def load(path: str | Path) -> CampaignSpec:
+    """Read and parse a campaign spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the campaign spec ({exc.strerror})") from None
+    return parse(text, str(path))

@@ -1,0 +1,179 @@
+"""Campaigns: spec parsing, the scheduler's order and stopping rules, and a real campaign killed and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hwprof.campaign import SpecError, parse
+from hwprof.campaign.runner import AT_MAX, CONVERGED, FAILED, CellState, next_cell, read_state
+from hwprof.campaign.spec import Cell, Repetitions
+from hwprof.data.store import read_run
+
+HWPROF = [sys.executable, "-m", "hwprof"]
+SMALL = """
+[campaign]
+name = "small"
+seed = 11
+events = ["task_clock"]
+count_phases = ["execute"]
+warmup = 0
+
+[repetitions]
+min = 4
+max = 4
+
+[[matrix]]
+workloads = ["2mm", "atax", "gemm"]
+sizes = ["mini"]
+targets = ["wasmtime", "wasmtime-winch", "native"]
+"""
+
+
+def test_a_spec_expands_to_its_cells():
+    spec = parse(SMALL)
+    assert len(spec.cells) == 9 and len({c.key for c in spec.cells}) == 9
+    assert {c.target for c in spec.cells} == {"wasmtime", "wasmtime-winch", "native"}
+    assert all(c.count_phases == ("execute",) and c.size == "mini" for c in spec.cells)
+    suite = parse('[[matrix]]\nworkloads = ["@polybench"]\ntargets = ["wasmtime"]\nmodes = ["cold", "warm"]\n')
+    assert len(suite.cells) == 60 and suite.repetitions == Repetitions()
+    assert parse(SMALL).digest == spec.digest != parse(SMALL.replace("max = 4", "max = 5")).digest
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[matrix]]\nworkloads = ['nope']\ntargets = ['wasmtime']", "unknown workload 'nope'"),
+    ("[[matrix]]\nworkloads = ['2mm']\nsizes = ['huge']\ntargets = ['wasmtime']", "2mm has no size 'huge'"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['spidermonkey']", "unknown target 'spidermonkey'"),
+    ("[[matrix]]\nworkloads = ['@nope']\ntargets = ['wasmtime']", "no workload suite '@nope'"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nbackend = 'oprofile'", "unknown backend"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nmodes = ['hot']", "unknown mode 'hot'"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nrepeat = 3", "unknown keys ['repeat']"),
+    ("[repetitions]\nmin = 5\nmax = 2\n[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']", "min <= max"),
+    ("[campaign]\nname = 'x'", "no [[matrix]] block"),
+    ("[[matrix]\n", "not valid TOML"),
+])
+def test_bad_specs_fail_with_one_line_naming_the_block(text, message):
+    with pytest.raises(SpecError) as exc:
+        parse(text, "c.toml")
+    assert message in str(exc.value) and str(exc.value).startswith("c.toml") and "\n" not in str(exc.value)
+
+
+def cell(name):
+    return Cell(name, "mini", "wasmtime", "perf")
+
+
+def test_stopping_rules():
+    policy = Repetitions(min=3, max=6, target_ci=0.02)
+    steady = CellState(cell("a"), values=[1.0, 1.001, 0.999])
+    assert steady.stop(policy) == CONVERGED
+    assert CellState(cell("b"), values=[1.0, 1.001]).stop(policy) is None          # fewer than min
+    noisy = CellState(cell("c"), values=[1.0, 1.5, 0.7])
+    assert noisy.stop(policy) is None and noisy.expected_runs(policy) == 6         # would need far more: capped
+    assert CellState(cell("d"), values=[1.0, 1.5, 0.7, 1.2, 0.8, 1.1]).stop(policy) == AT_MAX
+    assert CellState(cell("e"), values=[1.0], failure="trap").stop(policy) == FAILED
+
+
+def test_the_order_is_interleaved_seeded_and_a_function_of_state():
+    policy = Repetitions(min=2, max=2)
+    states = {c.key: CellState(c) for c in (cell(n) for n in "abcdef")}
+    order = []
+    while (st := next_cell(states, policy, seed=3)) is not None:
+        order.append(st.cell.workload)
+        st.values.append(1.0)
+    assert sorted(order[:6]) == list("abcdef") == sorted(order[6:])   # every cell once per round
+    assert order[:6] != order[6:] or order[:6] != list("abcdef")       # shuffled
+    again = {c.key: CellState(c) for c in (cell(n) for n in "abcdef")}
+    assert next_cell(again, policy, seed=3).cell.workload == order[0]
+    assert any(next_cell(dict(again), policy, seed=s).cell.workload != order[0] for s in range(4, 12))
+
+
+def runs_by_cell(folder: Path) -> Counter:
+    files = sorted((folder / "runs").glob("*.json"))
+    return Counter((read_run(f)["provenance"]["campaign_cell"], read_run(f)["records"][0].repetition)
+                   for f in files)
+
+
+@pytest.fixture(scope="module")
+def campaign_store(tmp_path_factory):
+    """The issue's test: 3 kernels x 3 targets at MINI, software events, killed mid-way and resumed."""
+    tmp = tmp_path_factory.mktemp("campaign")
+    spec = tmp / "small.toml"
+    spec.write_text(SMALL)
+    folder = tmp / "results"
+    proc = subprocess.Popen(HWPROF + ["campaign", str(spec), "--results", str(folder), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((folder / "runs").glob("*.json"))) < 14:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = runs_by_cell(folder)
+    manifest = json.loads((folder / "campaign.json").read_text())
+    resumed = subprocess.run(HWPROF + ["campaign", str(spec), "--results", str(folder), "--resume", "--json"],
+                             capture_output=True, text=True, timeout=300)
+    return {"spec": spec, "folder": folder, "killed_at": killed_at, "manifest": manifest, "resumed": resumed}
+
+
+def test_a_killed_campaign_resumes_to_exactly_the_expected_runs(campaign_store):
+    killed = campaign_store["killed_at"]
+    assert 14 <= sum(killed.values()) < 36
+    assert campaign_store["manifest"]["state"] == "running"        # kill -9 left no chance to say otherwise
+    out = campaign_store["resumed"]
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["state"] == "complete" and summary["runs_total"] == 36
+    assert summary["runs_this_time"] == 36 - sum(killed.values())
+    final = runs_by_cell(campaign_store["folder"])
+    assert set(final.values()) == {1}                               # no (cell, repetition) twice
+    per_cell = Counter(c for c, _ in final)
+    assert len(per_cell) == 9 and set(per_cell.values()) == {4}
+    assert {rep for _, rep in final} == {0, 1, 2, 3}
+    assert all(c["stopped"] == "max" and c["n"] == 4 for c in summary["cells"])
+    manifest = json.loads((campaign_store["folder"] / "campaign.json").read_text())
+    assert manifest["state"] == "complete"
+
+
+def test_runs_are_interleaved_across_targets(campaign_store):
+    files = sorted((campaign_store["folder"] / "runs").glob("*.json"))
+    first_round = [read_run(f)["provenance"]["campaign_cell"] for f in files[:9]]
+    assert len(set(first_round)) == 9
+
+
+def test_resuming_needs_the_same_spec_and_starting_needs_an_empty_folder(campaign_store, tmp_path):
+    spec, folder = campaign_store["spec"], campaign_store["folder"]
+    again = subprocess.run(HWPROF + ["campaign", str(spec), "--results", str(folder)], capture_output=True, text=True)
+    assert again.returncode == 2 and "--resume continues it" in again.stderr
+    changed = tmp_path / "changed.toml"
+    changed.write_text(SMALL.replace("max = 4", "max = 5").replace("min = 4", "min = 5"))
+    res = subprocess.run(HWPROF + ["campaign", str(changed), "--results", str(folder), "--resume"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "has changed since campaign" in res.stderr
+    nothing = subprocess.run(HWPROF + ["campaign", str(spec), "--results", str(tmp_path / "new"), "--resume"],
+                             capture_output=True, text=True)
+    assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    spec = tmp_path / "c.toml"
+    spec.write_text(SMALL)
+    folder = tmp_path / "r"
+    proc = subprocess.Popen(HWPROF + ["campaign", str(spec), "--results", str(folder), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((folder / "runs").glob("*.json"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err, err
+    assert json.loads((folder / "campaign.json").read_text())["state"] == "interrupted"
+    states = read_state(folder, parse(SMALL))
+    assert 3 <= sum(len(s.values) for s in states.values()) < 36
