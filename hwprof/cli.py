@@ -159,6 +159,39 @@ def campaign(
 
 
 @app.command()
+def compare(
+    stores: list[Path] = typer.Argument(..., help="Two or more results stores (the first is the baseline)."),
+    label: list[str] = typer.Option([], "--label", help="A name per store, in order (default arch:machine)."),
+    phase: list[str] = typer.Option([], "--phase", help="Only these phases (repeatable)."),
+    name: list[str] = typer.Option([], "--name", help="Only these events/metrics, comma-separated or repeated."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the tidy comparison as CSV."),
+    md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the side-by-side table as Markdown."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tidy comparison as JSON."),
+):
+    """Compare results from machines side by side: target x workload x metric, ratio [95% CI], verdict."""
+    from hwprof.analysis.compare import CompareError, compare_stores, wide
+    from hwprof.analysis.table import markdown, text_table
+    from hwprof.data.store import atomic_write_text
+
+    names = tuple(n.strip() for item in name for n in item.split(",") if n.strip())
+    try:
+        tidy, sides = compare_stores(stores, labels=label or None, phases=tuple(phase), names=names)
+    except CompareError as exc:
+        fail(str(exc))
+    view = wide(tidy, sides)
+    if csv_out:
+        atomic_write_text(csv_out, tidy.to_csv(index=False))
+    if md_out:
+        atomic_write_text(md_out, markdown(view))
+    if as_json:
+        typer.echo(tidy.to_json(orient="records", indent=1))
+        return
+    for s in sides:
+        typer.echo(f"{s.label}: {s.path} ({s.cpu or 'unknown CPU'}, {s.arch})")
+    typer.echo(text_table(view))
+
+
+@app.command()
 def doctor(
     cpu: Optional[int] = typer.Option(None, "--cpu", help="Logical CPU to describe (default: the measured one)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -45,3 +45,37 @@ def render(summaries: list[Summary], title: str = "") -> str:
         label = status.replace("_", " ")
         lines.append(f"{label}: {', '.join(names)}" + (f" ({why})" if why else ""))
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return fmt(value)
+    return str(value)
+
+
+def text_table(frame, title: str = "") -> str:
+    """Any DataFrame as a fixed-width table for terminals (numbers right-aligned, missing as '-')."""
+    header = [str(c) for c in frame.columns]
+    body = [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    numeric = [frame[c].dtype.kind in "if" for c in frame.columns]
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
+    lines = [title] if title else []
+    for i, r in enumerate([header] + body):
+        lines.append("  ".join(c.rjust(w) if numeric[j] else c.ljust(w)
+                               for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(frame) -> str:
+    """Any DataFrame as a GitHub Markdown table (missing values as '-', pipes escaped)."""
+    esc = lambda s: s.replace("|", "\\|")
+    numeric = [frame[c].dtype.kind in "if" for c in frame.columns]
+    lines = ["| " + " | ".join(esc(str(c)) for c in frame.columns) + " |",
+             "|" + "|".join(" ---: |" if n else " --- |" for n in numeric)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(_cell(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"

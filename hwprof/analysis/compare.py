@@ -1,0 +1,134 @@
+"""Results from several machines side by side: target x workload x metric, ratios, verdicts, gaps shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwprof.analysis import verdict
+from hwprof.data import schema
+
+# A simulated miss rate is not a measured one: the backend is part of what is compared.
+KEY = ["runtime", "workload", "size", "invocation", "backend", "phase", "name"]
+# For times a smaller ratio is faster; for everything else only lower/higher can be said.
+WORDS = {verdict.FASTER: "lower", verdict.SLOWER: "higher"}
+
+
+class CompareError(Exception):
+    """Results that cannot be compared, with the one line that says why."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One results store in a comparison: its label and the machine it came from."""
+
+    label: str
+    path: str
+    machine: str
+    cpu: str
+    arch: str
+
+
+def _sides(frames: list, paths: list[Path], labels: list[str] | None) -> list[Side]:
+    out = []
+    for i, (frame, path) in enumerate(zip(frames, paths)):
+        first = frame.iloc[0] if len(frame) else {}
+        arch, machine = str(first.get("arch", "") or "?"), str(first.get("machine", "") or "?")
+        label = labels[i] if labels and i < len(labels) else f"{arch}:{machine}"
+        out.append(Side(label, str(path), machine, str(first.get("cpu", "")), arch))
+    seen: dict[str, int] = {}
+    for i, s in enumerate(out):          # two stores from one machine still get distinct labels
+        if s.label in seen:
+            out[i] = Side(f"{s.label}#{i + 1}", s.path, s.machine, s.cpu, s.arch)
+        seen[s.label] = i
+    return out
+
+
+def per_repetition(frame):
+    """One value per (key, run): warm per-invocation rows are averaged within their process."""
+    ok = frame[(frame["status"] == schema.OK) & frame["kind"].isin([schema.EVENT, schema.METRIC, schema.TIME])]
+    return ok.groupby(KEY + ["unit", "kind", "run_id"], dropna=False)["value"].mean().reset_index()
+
+
+def _statuses(frame) -> dict[tuple, str]:
+    """For each key with no measured value, why (not_supported, unavailable, ...)."""
+    bad = frame[frame["status"] != schema.OK]
+    return {tuple(k): str(g["status"].iloc[0]) for k, g in bad.groupby(KEY, dropna=False)}
+
+
+def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = None, phases=(), names=(),
+                   confidence: float = 0.95, margin: float = 0.02):
+    """A tidy DataFrame: one row per (key, side) with n, mean and, against the first side, ratio, CI, verdict."""
+    import pandas as pd
+
+    if len(frames) < 2:
+        raise CompareError("compare needs at least two results stores")
+    for frame, path in zip(frames, paths):
+        if frame.empty:
+            raise CompareError(f"{path}: no results in this store")
+    sides = _sides(frames, paths, labels)
+    series, missing = [], []
+    for frame in frames:
+        if phases:
+            frame = frame[frame["phase"].isin(phases)]
+        if names:
+            frame = frame[frame["name"].isin(names)]
+        series.append({tuple(k): g for k, g in per_repetition(frame).groupby(KEY, dropna=False)})
+        missing.append(_statuses(frame))
+    keys = sorted(set().union(*[s.keys() for s in series]), key=lambda k: tuple(str(x) for x in k))
+    rows = []
+    for key in keys:
+        base = series[0].get(key)
+        for i, (side, values) in enumerate(zip(sides, series)):
+            group = values.get(key)
+            row = dict(zip(KEY, key), side=side.label, arch=side.arch, machine=side.machine, cpu=side.cpu)
+            if group is None:
+                why = missing[i].get(key)
+                row.update(n=0, mean=None, unit="", ratio=None, low=None, high=None,
+                           verdict=f"{why.replace('_', ' ')} on {side.label}" if why else f"not measured on {side.label}")
+                rows.append(row)
+                continue
+            vals = [float(v) for v in group["value"]]
+            row.update(n=len(vals), mean=sum(vals) / len(vals), unit=str(group["unit"].iloc[0]))
+            if i == 0:
+                row.update(ratio=None, low=None, high=None, verdict="baseline")
+            elif base is None:
+                row.update(ratio=None, low=None, high=None, verdict=f"only on {side.label}")
+            else:
+                c = verdict.compare(vals, [float(v) for v in base["value"]], confidence, margin)
+                word = c.verdict if key[-1] == "wall_time" else WORDS.get(c.verdict, c.verdict)
+                row.update(ratio=c.ratio, low=c.low, high=c.high, verdict=word)
+            rows.append(row)
+    return pd.DataFrame(rows), sides
+
+
+def compare_stores(paths: list[Path], **options):
+    """Load each store and compare them (see compare_frames)."""
+    from hwprof.data.store import StoreError, load_results
+
+    frames = []
+    for p in paths:
+        try:
+            frames.append(load_results(p))
+        except StoreError as exc:
+            raise CompareError(str(exc)) from None
+    return compare_frames(frames, [Path(p) for p in paths], **options)
+
+
+def wide(table, sides: list[Side]):
+    """The side-by-side view: one row per key, mean per side, then ratio [CI] and verdict per other side."""
+    import pandas as pd
+
+    out = []
+    for key, g in table.groupby(KEY, sort=False, dropna=False):
+        row = dict(zip(KEY, key))
+        row["unit"] = next((u for u in g["unit"] if u), "")
+        for side in sides:
+            r = g[g["side"] == side.label].iloc[0]
+            row[side.label] = r["mean"]
+            if side is not sides[0]:
+                ratio = "" if pd.isna(r["ratio"]) else f"{r['ratio']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+                row[f"{side.label} / {sides[0].label}"] = ratio
+                row[f"verdict {side.label}"] = r["verdict"]
+        out.append(row)
+    return pd.DataFrame(out)

@@ -1,0 +1,86 @@
+"""`hwprof compare`: stores from two machines side by side, ratios with intervals, gaps shown as gaps."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hwprof.analysis.compare import CompareError, compare_stores, wide
+from hwprof.cli import app
+from hwprof.collect import CollectConfig, collect
+from hwprof.data import schema
+from hwprof.data.store import ResultStore, read_run
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory, wasm_2mm_mini):
+    """A real x86 store from this machine, and an aarch64 store constructed from it (no such board here):
+    execute twice as slow, no task_clock, and an Arm-only event."""
+    root = tmp_path_factory.mktemp("cmp")
+    x86 = root / "x86"
+    collect(CollectConfig("2mm", "wasmtime", "mini", repetitions=4, warmup=0, results=x86,
+                          events=("task_clock", "cycles"), count_phases=("execute",)))
+    arm = ResultStore(root / "arm")
+    for i, f in enumerate(ResultStore(x86).run_files()):
+        doc = read_run(f)
+        prov = {**doc["provenance"], "arch": "aarch64", "machine": "tx2", "cpu": "ARM Cortex-A57"}
+        recs = []
+        for r in doc["records"]:
+            if r.name == "task_clock":
+                continue
+            if r.phase == "execute" and r.name == "wall_time":
+                r = schema.Record(**{**r.to_dict(), "value": r.value * 2})
+            recs.append(r)
+        recs.append(schema.Record(**{**recs[0].to_dict(), "phase": "execute", "name": "l1i_tlb_refill",
+                                     "kind": schema.EVENT, "value": 100.0 + i, "unit": "refills"}))
+        arm.write_run("constructed", prov, recs)
+    return x86, root / "arm"
+
+
+def row(tidy, side, phase, name):
+    got = tidy[(tidy["side"] == side) & (tidy["phase"] == phase) & (tidy["name"] == name)]
+    assert len(got) == 1, (side, phase, name)
+    return got.iloc[0]
+
+
+def test_compare_side_by_side_on_a_constructed_aarch64_store(stores):
+    x86, arm = stores
+    tidy, sides = compare_stores([x86, arm])
+    assert [s.arch for s in sides] == ["x86_64", "aarch64"] and sides[1].label == "aarch64:tx2"
+    slow = row(tidy, "aarch64:tx2", "execute", "wall_time")
+    assert slow["verdict"] == "slower" and slow["ratio"] == pytest.approx(2.0, rel=1e-9)
+    assert slow["low"] <= 2.0 <= slow["high"] and slow["n"] == 4
+    assert row(tidy, sides[0].label, "execute", "wall_time")["verdict"] == "baseline"
+    # Present on one side only: said so on both rows, never dropped.
+    assert row(tidy, "aarch64:tx2", "execute", "task_clock")["verdict"] == "not measured on aarch64:tx2"
+    assert row(tidy, "aarch64:tx2", "execute", "l1i_tlb_refill")["verdict"] == "only on aarch64:tx2"
+    assert row(tidy, sides[0].label, "execute", "l1i_tlb_refill")["verdict"].startswith("not measured on x86_64")
+    # Unchanged phases of the same runs: the same values, so the same.
+    same = row(tidy, "aarch64:tx2", "compile", "wall_time")
+    assert same["ratio"] == pytest.approx(1.0) and same["verdict"] == "same"
+    view = wide(tidy, sides)
+    assert {"x86_64:" + sides[0].machine, "aarch64:tx2", "verdict aarch64:tx2"} <= set(view.columns)
+
+
+def test_compare_cli_writes_tables_and_rejects_bad_input(stores, tmp_path):
+    x86, arm = stores
+    md, csv = tmp_path / "cmp.md", tmp_path / "cmp.csv"
+    res = CliRunner().invoke(app, ["compare", str(x86), str(arm), "--label", "i7", "--label", "tx2",
+                                   "--phase", "execute", "--markdown", str(md), "--csv", str(csv)])
+    assert res.exit_code == 0, res.output
+    assert "tx2 / i7" in res.output and "slower" in res.output
+    assert md.read_text().startswith("| runtime |") and "only on tx2" in md.read_text()
+    tidy = pd.read_csv(csv)
+    assert set(tidy["phase"]) == {"execute"} and set(tidy["side"]) == {"i7", "tx2"}
+    as_json = CliRunner().invoke(app, ["compare", str(x86), str(arm), "--json", "--name", "wall_time"])
+    assert {r["name"] for r in json.loads(as_json.output)} == {"wall_time"}
+    alone = CliRunner().invoke(app, ["compare", str(x86)])
+    assert alone.exit_code == 2 and "at least two" in alone.output
+    nowhere = CliRunner().invoke(app, ["compare", str(x86), str(tmp_path / "nope")])
+    assert nowhere.exit_code == 2 and "no such results store" in nowhere.output
+    with pytest.raises(CompareError, match="no results"):
+        (tmp_path / "empty" / "runs").mkdir(parents=True)
+        compare_stores([x86, tmp_path / "empty"])
