@@ -46,6 +46,9 @@ def test_a_spec_expands_to_its_cells():
     suite = parse('[[matrix]]\nworkloads = ["@polybench"]\ntargets = ["wasmtime"]\nmodes = ["cold", "warm"]\n')
     assert len(suite.cells) == 60 and suite.repetitions == Repetitions()
     assert parse(SMALL).digest == spec.digest != parse(SMALL.replace("max = 4", "max = 5")).digest
+    own = parse(SMALL + '[[matrix]]\nworkloads = ["2mm"]\ntargets = ["wasmtime"]\nbackend = "cachegrind"\n'
+                 'repetitions = {min = 1, max = 1}\n')
+    assert own.cells[-1].repetitions == Repetitions(min=1, max=1) and own.cells[0].repetitions.min == 4
 
 
 @pytest.mark.parametrize("text, message", [
@@ -57,6 +60,7 @@ def test_a_spec_expands_to_its_cells():
     ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nmodes = ['hot']", "unknown mode 'hot'"),
     ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nrepeat = 3", "unknown keys ['repeat']"),
     ("[repetitions]\nmin = 5\nmax = 2\n[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']", "min <= max"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nrepetitions = {most = 2}", "repetitions takes only"),
     ("[campaign]\nname = 'x'", "no [[matrix]] block"),
     ("[[matrix]\n", "not valid TOML"),
 ])
@@ -82,17 +86,17 @@ def test_stopping_rules():
 
 
 def test_the_order_is_interleaved_seeded_and_a_function_of_state():
-    policy = Repetitions(min=2, max=2)
-    states = {c.key: CellState(c) for c in (cell(n) for n in "abcdef")}
+    two = lambda n: Cell(n, "mini", "wasmtime", "perf", repetitions=Repetitions(min=2, max=2))
+    states = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}
     order = []
-    while (st := next_cell(states, policy, seed=3)) is not None:
+    while (st := next_cell(states, seed=3)) is not None:
         order.append(st.cell.workload)
         st.values.append(1.0)
     assert sorted(order[:6]) == list("abcdef") == sorted(order[6:])   # every cell once per round
     assert order[:6] != order[6:] or order[:6] != list("abcdef")       # shuffled
-    again = {c.key: CellState(c) for c in (cell(n) for n in "abcdef")}
-    assert next_cell(again, policy, seed=3).cell.workload == order[0]
-    assert any(next_cell(dict(again), policy, seed=s).cell.workload != order[0] for s in range(4, 12))
+    again = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}
+    assert next_cell(again, seed=3).cell.workload == order[0]
+    assert any(next_cell(dict(again), seed=s).cell.workload != order[0] for s in range(4, 12))
 
 
 def runs_by_cell(folder: Path) -> Counter:

@@ -43,8 +43,9 @@ class CellState:
     seconds: list[float] = field(default_factory=list)
     failure: str | None = None
 
-    def stop(self, policy: Repetitions) -> str | None:
-        """Why this cell needs no more runs (converged, max, failed), or None."""
+    def stop(self, policy: Repetitions | None = None) -> str | None:
+        """Why this cell needs no more runs (converged, max, failed), or None (policy: the cell's own by default)."""
+        policy = policy or self.cell.repetitions
         if self.failure:
             return FAILED
         if len(self.values) >= policy.min:
@@ -55,8 +56,9 @@ class CellState:
             return AT_MAX
         return None
 
-    def expected_runs(self, policy: Repetitions) -> int:
+    def expected_runs(self, policy: Repetitions | None = None) -> int:
         """How many repetitions this cell will likely have in the end (for the ETA)."""
+        policy = policy or self.cell.repetitions
         n = len(self.values)
         if self.stop(policy):
             return n
@@ -133,9 +135,9 @@ def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:
     return states
 
 
-def next_cell(states: dict[str, CellState], policy: Repetitions, seed: int) -> CellState | None:
+def next_cell(states: dict[str, CellState], seed: int) -> CellState | None:
     """The unfinished cell with the fewest repetitions; within a round, a seeded shuffle decides."""
-    open_cells = [s for s in states.values() if not s.stop(policy)]
+    open_cells = [s for s in states.values() if not s.stop()]
     if not open_cells:
         return None
     fewest = min(len(s.values) for s in open_cells)
@@ -145,15 +147,15 @@ def next_cell(states: dict[str, CellState], policy: Repetitions, seed: int) -> C
     return min((s for s in open_cells if len(s.values) == fewest), key=lambda s: order[s.cell.key])
 
 
-def _eta(states: dict[str, CellState], policy: Repetitions) -> tuple[int, float | None]:
+def _eta(states: dict[str, CellState]) -> tuple[int, float | None]:
     """Expected total runs, and seconds left (unvisited cells are assumed to take the mean run time)."""
     timed = [t for s in states.values() for t in s.seconds]
     if not timed:
-        return sum(s.expected_runs(policy) for s in states.values()), None
+        return sum(s.expected_runs() for s in states.values()), None
     typical = sum(timed) / len(timed)
     left, total = 0.0, 0
     for s in states.values():
-        want = s.expected_runs(policy)
+        want = s.expected_runs()
         total += want
         per = sum(s.seconds) / len(s.seconds) if s.seconds else typical
         left += max(0, want - len(s.values)) * per
@@ -227,7 +229,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         tmp = Path(tempfile.mkdtemp(prefix="hwprof-campaign-"))
         old_affinity = None
         try:
-            while (st := next_cell(states, spec.repetitions, spec.seed)) is not None:
+            while (st := next_cell(states, spec.seed)) is not None:
                 if st.cell.key not in collectors:
                     collectors[st.cell.key] = _open(st, spec, root, store, cid, tmp)
                 col, prov = collectors[st.cell.key]
@@ -249,16 +251,16 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                     st.values.append(value)
                     st.seconds.append(seconds)
                 if progress:
-                    expected, eta = _eta(states, spec.repetitions)
+                    expected, eta = _eta(states)
                     progress(Progress(sum(len(s.values) + bool(s.failure) for s in states.values()), expected,
-                                      sum(1 for s in states.values() if s.stop(spec.repetitions)), len(states),
+                                      sum(1 for s in states.values() if s.stop()), len(states),
                                       time.monotonic() - started, eta, st.cell.key))
             state = "complete"
         finally:
             if old_affinity is not None:
                 os.sched_setaffinity(0, old_affinity)
             shutil.rmtree(tmp, ignore_errors=True)
-            summary = _summary(states, spec.repetitions)
+            summary = _summary(states)
             atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(), "summary": summary})
             store.write_session(cid, state, campaign=spec.name, runs=sum(len(s.values) for s in states.values()))
     finally:
@@ -295,13 +297,13 @@ def _open(st: CellState, spec: CampaignSpec, root: Path, store: ResultStore, cid
     return col, prov
 
 
-def _summary(states: dict[str, CellState], policy: Repetitions) -> list[dict]:
+def _summary(states: dict[str, CellState]) -> list[dict]:
     """One line per cell: repetitions, mean and relative CI of the stopping statistic, and why it stopped."""
     out = []
     for s in states.values():
-        ci = mean_ci(s.values, policy.confidence) if s.values else None
+        ci = mean_ci(s.values, s.cell.repetitions.confidence) if s.values else None
         out.append({"cell": s.cell.key, "workload": s.cell.workload, "size": s.cell.size or "default",
                     "target": s.cell.target, "mode": s.cell.mode, "n": len(s.values),
                     "mean_s": ci.mean if ci else None, "ci_rel": ci.relative if ci else None,
-                    "stopped": s.stop(policy) or "not yet", "failure": s.failure or ""})
+                    "stopped": s.stop() or "not yet", "failure": s.failure or ""})
     return out

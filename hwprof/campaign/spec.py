@@ -22,6 +22,16 @@ class SpecError(Exception):
 
 
 @dataclass(frozen=True)
+class Repetitions:
+    """Adaptive repetitions: at least `min`, then until the CI is within `target_ci` of the mean, at most `max`."""
+
+    min: int = 3
+    max: int = 30
+    target_ci: float = 0.02
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
 class Cell:
     """One thing a campaign measures repeatedly: a workload at a size under a target, backend and mode."""
 
@@ -36,6 +46,7 @@ class Cell:
     sim_cache: tuple[str, ...] = ()
     timeout: float = 300.0
     warmup: int = 1
+    repetitions: Repetitions = Repetitions()
 
     @property
     def key(self) -> str:
@@ -44,16 +55,6 @@ class Cell:
         extra = "".join(f" {k}={','.join(v)}" for k, v in (("events", self.events), ("count", self.count_phases),
                                                            ("sim", self.sim_cache)) if v)
         return f"{self.workload}[{self.size or 'default'}] {self.target} {self.backend} {mode}{extra}"
-
-
-@dataclass(frozen=True)
-class Repetitions:
-    """Adaptive repetitions: at least `min`, then until the CI is within `target_ci` of the mean, at most `max`."""
-
-    min: int = 3
-    max: int = 30
-    target_ci: float = 0.02
-    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,18 @@ def _check(block: dict, where: str) -> None:
         raise SpecError(f"{where}: invocations must be at least 1")
 
 
+def _policy(raw: dict, where: str, default: Repetitions | None = None) -> Repetitions:
+    """A repetition policy from a [repetitions] table (or a block's `repetitions = {...}`), over a default."""
+    base = (default or Repetitions()).__dict__
+    if not isinstance(raw, dict) or set(raw) - set(REPETITION_KEYS):
+        raise SpecError(f"{where}: repetitions takes only {', '.join(REPETITION_KEYS)}")
+    merged = {**base, **raw}
+    policy = Repetitions(int(merged["min"]), int(merged["max"]), float(merged["target_ci"]), float(merged["confidence"]))
+    if not 1 <= policy.min <= policy.max or not 0 < policy.target_ci < 1 or not 0 < policy.confidence < 1:
+        raise SpecError(f"{where}: repetitions need 1 <= min <= max, 0 < target_ci < 1 and 0 < confidence < 1")
+    return policy
+
+
 def _list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
@@ -135,19 +148,14 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
     unknown = set(top) - set(SETTINGS) - {"name", "title", "seed", "cpu"}
     if unknown:
         raise SpecError(f"{source}: [campaign] has unknown keys {sorted(unknown)}")
-    reps = {**REPETITION_KEYS, **doc.get("repetitions", {})}
-    if set(reps) - set(REPETITION_KEYS):
-        raise SpecError(f"{source}: [repetitions] has unknown keys {sorted(set(reps) - set(REPETITION_KEYS))}")
-    policy = Repetitions(int(reps["min"]), int(reps["max"]), float(reps["target_ci"]), float(reps["confidence"]))
-    if not 1 <= policy.min <= policy.max or not 0 < policy.target_ci < 1 or not 0 < policy.confidence < 1:
-        raise SpecError(f"{source}: [repetitions] needs 1 <= min <= max, 0 < target_ci < 1 and 0 < confidence < 1")
+    policy = _policy(doc.get("repetitions", {}), f"{source}: [repetitions]")
     blocks = doc.get("matrix", [])
     if not blocks:
         raise SpecError(f"{source}: no [[matrix]] block: nothing to measure")
     cells: list[Cell] = []
     for i, raw in enumerate(blocks, 1):
         where = f"{source}: [[matrix]] block {i}"
-        unknown = set(raw) - set(SETTINGS) - {"workloads", "targets"}
+        unknown = set(raw) - set(SETTINGS) - {"workloads", "targets", "repetitions"}
         if unknown:
             raise SpecError(f"{where} has unknown keys {sorted(unknown)}")
         if "workloads" not in raw or "targets" not in raw:
@@ -156,6 +164,7 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
         block["targets"] = _list(block["targets"])
         block["modes"] = _list(block["modes"])
         _check(block, where)
+        cell_policy = _policy(raw.get("repetitions", {}), where, policy)
         for workload in _expand_workloads(_list(block["workloads"]), where):
             for size in _sizes(workload, _list(block["sizes"]), where):
                 for target in block["targets"]:
@@ -163,7 +172,7 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
                         cells.append(Cell(workload, size, target, block["backend"], mode, int(block["invocations"]),
                                           tuple(_list(block["events"])), tuple(_list(block["count_phases"])),
                                           tuple(_list(block["sim_cache"])), float(block["timeout"]),
-                                          int(block["warmup"])))
+                                          int(block["warmup"]), cell_policy))
     seen: dict[str, int] = {}
     unique = []
     for c in cells:
@@ -172,7 +181,8 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
             unique.append(c)
     name = str(top.get("name") or Path(source).stem)
     digest = hashlib.sha256(json.dumps([policy.__dict__, [c.key for c in unique],
-                                        [c.__dict__ for c in unique]], sort_keys=True, default=str)
+                                        [{**c.__dict__, "repetitions": c.repetitions.__dict__} for c in unique]],
+                                       sort_keys=True, default=str)
                             .encode()).hexdigest()[:16]
     return CampaignSpec(name, str(top.get("title", name)), int(top.get("seed", 1)),
                         None if top.get("cpu") is None else int(top["cpu"]), policy, tuple(unique), source, digest)
