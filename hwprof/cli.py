@@ -300,6 +300,17 @@ def build(
         typer.echo(f"{len(built)} artefacts up to date in {wl.cache_dir()}")
 
 
+def _register() -> None:
+    """Commands whose functions live beside the library code they call."""
+    from hwprof.analysis import commands as analysis_commands
+
+    app.command("trace")(analysis_commands.trace)
+    app.command("export")(analysis_commands.export)
+
+
+_register()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

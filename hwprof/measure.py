@@ -84,7 +84,8 @@ class Repetition:
     records: list[Record]
     pinning: dict = field(default_factory=dict)
     failure: str | None = None
-    # One entry per measured process: {"process", "phases", "spawn_s", "end_s", "marks": [[phase, edge, s]]},
+    # One entry per measured process: {"process", "phases", "events", "spawn_s", "end_s",
+    # "marks": [[phase, edge, s]]},
     # times in seconds from the repetition's first spawn (what `hwprof trace` draws).
     timeline: list[dict] = field(default_factory=list)
 
@@ -195,8 +196,8 @@ class Collector:
         finally:
             for fd in launch.close_fds:
                 os.close(fd)
-        entry = {"process": len(self._timeline), "phases": list(one_pass.phases), "spawn_ns": spawn_ns,
-                 "end_ns": end_ns, "marks": []}
+        entry = {"process": len(self._timeline), "phases": list(one_pass.phases),
+                 "events": [e.name for e in one_pass.events], "spawn_ns": spawn_ns, "end_ns": end_ns, "marks": []}
         self._timeline.append(entry)
         if one_pass.whole:
             stdout = (workdir / "process-stdout.txt").read_text(errors="replace")
@@ -225,7 +226,7 @@ class Collector:
             return []
         t0 = self._timeline[0]["spawn_ns"]
         sec = lambda ns: round((ns - t0) / 1e9, 9)
-        return [{"process": e["process"], "phases": e["phases"], "spawn_s": sec(e["spawn_ns"]),
+        return [{"process": e["process"], "phases": e["phases"], "events": e["events"], "spawn_s": sec(e["spawn_ns"]),
                  "end_s": sec(e["end_ns"]), "marks": [[p, edge, sec(ns)] for p, edge, ns in e["marks"]]}
                 for e in self._timeline]
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 #   2  2026-11  records gain `iteration` (warm invocations: 0..N-1 per invocation, -1 for a mean over
 #               them); version-1 files load with iteration 0.
 #   3  2026-11  records gain `sweep` (the simulated machine's setting a sweep varied, e.g. "l1i_size=16KiB");
-#               run files may carry a `timeline` (each measured process's phase edges, for traces).
+#               run files may carry a `timeline` (each measured process's phases, events and phase
+#               edges, for traces).
 #               Older files load with sweep "" and no timeline.
 FORMAT_VERSION = 3
 
