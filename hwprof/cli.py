@@ -53,6 +53,9 @@ def collect(
     mode: str = typer.Option("cold", "--mode", help="cold: a fresh process per run; warm: one compile, many runs."),
     invocations: int = typer.Option(50, "--invocations", min=1, help="warm: invocations per process."),
     dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[:GUEST] (repeatable)."),
+    count_phases: list[str] = typer.Option([], "--count-phases",
+                                           help="Count events only in these phases (comma-separated or repeated; "
+                                                "the others get wall times only, from one process)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
@@ -80,7 +83,8 @@ def collect(
         events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
-        dirs=tuple(preopens), mode=mode, invocations=invocations)
+        dirs=tuple(preopens), mode=mode, invocations=invocations,
+        count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
         result = run_collect(config, progress=progress)
