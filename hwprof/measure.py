@@ -189,7 +189,9 @@ class Collector:
             argv = self.runtime.command(job)
         launch = self.backend.prepare(argv, one_pass, workdir)
         extra = self.runtime.environment(job) if hasattr(self.runtime, "environment") else {}
-        env = {**os.environ, **extra, **launch.env, "HWPROF_CONTROLLER_PID": str(os.getpid())}
+        # The pid is padded to a fixed width: a simulator's D1 sees the stack, which moves with the
+        # environment's size, so a varying pid length would change simulated counts.
+        env = {**os.environ, **extra, **launch.env, "HWPROF_CONTROLLER_PID": f"{os.getpid():010d}"}
         try:
             rc, tail, spawn_ns, end_ns = run_process(launch.argv, env, launch.pass_fds, self.cpu,
                                                      self.config.timeout, workdir)

@@ -55,9 +55,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
-_atomic_write_json = atomic_write_json   # old name, still imported by a module being written
-
-
 class ResultStore:
     """A folder of results: runs/<run_id>.json (records) and sessions/<session_id>.json (state)."""
 

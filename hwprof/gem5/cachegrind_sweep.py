@@ -1,0 +1,104 @@
+"""The same cache sweep without gem5: valgrind's cache simulator (hwprof's cachegrind backend) at each point.
+
+Each point is one `collect --backend cachegrind` with the point's I1/D1/LL geometry, over the same region
+of interest (bench.start .. bench.end, the execute phase). Its rows are labelled backend "cachegrind".
+A point runs in a fresh Python process with a fixed environment: the simulated D1 sees the stack, and
+the stack's placement moves with the size of the environment, so a worker's own variables (Dask sets
+some) would otherwise change the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hwprof.backends import BackendError
+from hwprof.backends.cachegrind import check_geometry
+from hwprof.data import schema
+from hwprof.data.store import read_run
+from hwprof.gem5.config import BLOCK_SIZE, size_bytes
+from hwprof.gem5.sweep import PointResult, SweepError, Task
+
+POINT_FILE = "point.json"
+# The variables a point's process keeps; everything else is dropped so every worker gives the same counts.
+KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_CACHE_HOME", "HWPROF_CACHE", "HWPROF_EVENTS_DIR",
+            "HWPROF_TARGETS_DIR", "VIRTUAL_ENV")
+
+
+def geometry(point) -> tuple[tuple[str, str], ...]:
+    """valgrind's I1, D1 and LL geometry (size,assoc,line) for a sweep point; LL is the point's L2."""
+    line = BLOCK_SIZE   # gem5's cache line: the same machine as the gem5 configuration
+    levels = {"I1": (point.l1i_size, point.l1i_assoc), "D1": (point.l1d_size, point.l1d_assoc),
+              "LL": (point.l2_size, point.l2_assoc)}
+    spec = {k: f"{size_bytes(size)},{int(assoc)},{line}" for k, (size, assoc) in levels.items()}
+    try:
+        check_geometry(spec)
+    except BackendError as exc:
+        raise SweepError(f"{point.setting()}: valgrind cannot simulate this cache: {exc}") from None
+    return tuple(spec.items())
+
+
+def task(point, workload: str, size: str, target: str, folder: Path, timeout: float) -> Task:
+    """Write the point's file (what the point's process runs) and return its task."""
+    spec = {"workload": workload, "runtime": target, "size": size, "geometry": [list(g) for g in geometry(point)],
+            "sweep": point.setting(), "timeout": timeout, "results": str((folder / "collect").resolve())}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / POINT_FILE
+    path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    return Task("cachegrind", point, workload, size, target, folder, path, timeout=timeout)
+
+
+def fixed_environment() -> dict[str, str]:
+    """The environment every point's process gets, in a fixed order, whatever worker runs it."""
+    return {k: os.environ[k] for k in KEEP_ENV if k in os.environ} | {"PYTHONHASHSEED": "0"}
+
+
+def run_task(task: Task) -> PointResult:
+    """Simulate one point in a fresh process; its execute-phase rows and the run's provenance."""
+    from hwprof.gem5.executors import worker_cpu
+
+    argv = [sys.executable, "-m", "hwprof.gem5.cachegrind_sweep", str(task.config_path.resolve()),
+            str(worker_cpu())]
+    try:
+        done = subprocess.run(argv, env=fixed_environment(), capture_output=True, text=True, check=False,
+                              timeout=task.timeout * 2 + 60, cwd=task.folder)
+    except subprocess.TimeoutExpired:
+        raise SweepError(f"{task.label}: cachegrind timed out after {task.timeout:g} s") from None
+    if done.returncode != 0:
+        lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+        raise SweepError(f"{task.label}: {lines[-1] if lines else f'exit status {done.returncode}'}")
+    doc = read_run(json.loads(done.stdout.strip().splitlines()[-1])["run_file"])
+    # The region of interest's simulated counts and rates (a wall time under valgrind says nothing here).
+    records = [r for r in doc["records"] if r.phase == "execute" and r.kind in (schema.EVENT, schema.METRIC)]
+    if not records:
+        raise SweepError(f"{task.label}: {task.target} has no execute phase under cachegrind "
+                         "(a command-line runtime is simulated whole)")
+    prov = {**doc["provenance"], "simulator_version": doc["provenance"].get("backend_version", ""),
+            "collect_run_file": doc["run_id"]}
+    return PointResult(records, prov)
+
+
+def main(argv: list[str]) -> int:
+    """The point's process: one cachegrind collect of the point file's workload; prints its run file as JSON."""
+    from hwprof.collect import CollectConfig, CollectError, collect
+
+    spec = json.loads(Path(argv[0]).read_text())
+    config = CollectConfig(workload=spec["workload"], runtime=spec["runtime"], size=spec["size"],
+                           backend="cachegrind", sim_geometry=tuple(tuple(g) for g in spec["geometry"]),
+                           sweep=spec["sweep"], repetitions=1, warmup=0, cpu=int(argv[1]),
+                           count_phases=("execute",),   # only the region of interest is simulated with counts
+                           timeout=float(spec["timeout"]), results=Path(spec["results"]))
+    try:
+        result = collect(config)
+    except CollectError as exc:
+        print(f"hwprof: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"run_file": str(result.run_files[-1])}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

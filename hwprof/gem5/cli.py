@@ -1,0 +1,140 @@
+"""`hwprof gem5-sweep`: the command (registered in hwprof/cli.py as app.command("gem5-sweep")(gem5_sweep))."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"hwprof: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _split(items: list[str]) -> tuple[str, ...]:
+    return tuple(x.strip() for item in items for x in item.split(",") if x.strip())
+
+
+class ProgressBar:
+    """A one-line progress bar with an ETA on stderr (one line per point when stderr is not a terminal)."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet, self.tty = quiet, sys.stderr.isatty()
+        self.ran, self.start, self.open_line = 0, time.monotonic(), False
+
+    def __call__(self, event) -> None:
+        if self.quiet:
+            return
+        if event.status in ("ok", "failed"):
+            self.ran += 1
+        left = event.total - event.done
+        eta = "-"
+        if self.ran and left:
+            secs = int((time.monotonic() - self.start) / self.ran * left)
+            eta = f"{secs // 60}:{secs % 60:02d}"
+        bar = "#" * (20 * event.done // max(event.total, 1))
+        line = f"[{bar:<20}] {event.done}/{event.total} {event.status}: {event.label}  ETA {eta}"
+        if self.tty:
+            typer.echo("\r" + line[:150].ljust(150), err=True, nl=False)
+            self.open_line = True
+        else:
+            typer.echo(f"hwprof: {line}", err=True)
+
+    def finish(self) -> None:
+        """End the bar's line, if one is open."""
+        if self.open_line:
+            typer.echo("", err=True)
+            self.open_line = False
+
+
+def gem5_sweep(
+    point: Optional[str] = typer.Argument(None, help="Run one sweep point only: a cache size (16KiB) or a "
+                                                     "branch predictor (TournamentBP)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Sweep the size of this L1 cache: l1i or l1d."),
+    bp: bool = typer.Option(False, "--bp", help="Sweep the branch predictor (the study's 2-bit, bi-mode, tournament)."),
+    sizes: list[str] = typer.Option([], "--sizes", help="Cache sizes, comma-separated or repeated (default: the "
+                                                         "standard sweep)."),
+    predictors: list[str] = typer.Option([], "--predictors", help="gem5 branch predictors, comma-separated."),
+    workloads: list[str] = typer.Option([], "--workload", "-w", help="Bundled workloads (repeatable; default 2mm)."),
+    size: str = typer.Option("small", "--size", "-s", help="The workloads' size preset."),
+    targets: list[str] = typer.Option([], "--target", "-t", help="gem5: native, wasm2c (default both); cachegrind: "
+                                                                  "runtime targets (default native, wasmtime)."),
+    simulator: str = typer.Option("gem5", "--simulator", help="gem5, or cachegrind (valgrind's cache simulator, "
+                                                              "cache sweeps only) where gem5 is not installed."),
+    gem5: Optional[str] = typer.Option(None, "--gem5", help="The gem5 binary (default: gem5.opt on PATH)."),
+    isa: str = typer.Option("x86", "--isa", help="gem5 ISA of the SE binaries: x86 or arm."),
+    checkpoint: bool = typer.Option(False, "--checkpoint", help="gem5: fast-forward to the region of interest "
+                                                                "once, checkpoint, and restore it at every point."),
+    executor: str = typer.Option("local", "--executor", help="local (parallel simulations here) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), e.g. "
+                                                                      "of a dask-jobqueue SLURMCluster; default with "
+                                                                      "--executor dask: a LocalCluster here."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Parallel points (default: one per CPU)."),
+    timeout: float = typer.Option(3600.0, "--timeout", min=1, help="Seconds one simulation may run."),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", help="Sweep folder: per-point configs, m5out, figures "
+                                                                 "(default results/gem5-sweep)."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Results store for the rows (default "
+                                                                   "results/default)."),
+    write_only: bool = typer.Option(False, "--write-only", help="Write the configurations and how to run them; "
+                                                                "run nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Sweep L1 I-cache or D-cache size (--cache l1i|l1d) or the branch predictor (--bp) under gem5, or the cache
+    sizes under valgrind's simulator (--simulator cachegrind), and draw the study's Fig. 11 and Table III.
+
+    Points run in parallel, each in its own folder; each is stored as it ends and never run twice.
+    """
+    from hwprof.data.paths import default_results
+    from hwprof.gem5 import executors, figures
+    from hwprof.gem5.sweep import SweepConfig, SweepError, run_sweep
+
+    if bool(cache) == bp:
+        _fail("choose one sweep: --cache l1i, --cache l1d or --bp")
+    if cache and cache not in ("l1i", "l1d"):
+        _fail(f"--cache {cache!r}: choose l1i or l1d")
+    kind = cache or "bp"
+    sizes_t, predictors_t = _split(sizes), _split(predictors)
+    if point:
+        sizes_t, predictors_t = ((), (point,)) if bp else ((point,), ())
+    results = results or default_results()
+    config = SweepConfig(kind=kind, simulator=simulator, sizes=sizes_t, predictors=predictors_t,
+                         workloads=_split(workloads) or ("2mm",), size=size, targets=_split(targets),
+                         outdir=outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
+                         checkpoint=checkpoint, executor=executor, workers=jobs, scheduler=scheduler,
+                         timeout=timeout, write_only=write_only)
+    bar = ProgressBar(quiet or as_json)
+    try:
+        result = run_sweep(config, progress=bar)
+    except (SweepError, executors.ExecutorError) as exc:
+        bar.finish()
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        bar.finish()
+        _fail("interrupted; finished points are stored and will not run again", 130)
+    bar.finish()
+    if result.how_to_run:
+        typer.echo(result.how_to_run)
+        if result.gem5_missing and not write_only:
+            _fail("gem5 is not installed (no --gem5 and no gem5.opt on PATH): configurations written, nothing run", 1)
+        return
+    rows = figures.summary(result.records)
+    if as_json:
+        typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
+                               "outdir": str(config.outdir), "ran": result.ran, "resumed": result.resumed,
+                               "failed": [{"point": p, "error": e} for p, e in result.failed],
+                               "figures": [str(p) for p in result.figures], "rows": rows}, indent=1, default=str))
+    else:
+        sim = "gem5" if simulator == "gem5" else "cachegrind (valgrind's simulator; simulated, not measured)"
+        typer.echo(f"{kind} sweep, {sim}: {result.ran} point(s) run, {result.resumed} already done")
+        typer.echo(figures.render(rows))
+        for path in result.figures:
+            typer.echo(f"figure: {path}")
+        typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
+    if result.failed:
+        _fail(f"{len(result.failed)} of {len(result.tasks)} point(s) failed; first: {result.failed[0][1]}", 1)
