@@ -308,9 +308,11 @@ def _register() -> None:
     """Commands whose functions live beside the library code they call."""
     from hwprof.analysis import commands as analysis_commands
     from hwprof.gem5.cli import gem5_sweep
+    from hwprof.report.cli import report
 
     app.command("trace")(analysis_commands.trace)
     app.command("export")(analysis_commands.export)
+    app.command("report")(report)
     app.command("gem5-sweep")(gem5_sweep)
 
 

@@ -17,6 +17,9 @@ from hwprof.campaign import SpecError, parse
 from hwprof.campaign.runner import AT_MAX, CONVERGED, FAILED, CellState, next_cell, read_state
 from hwprof.campaign.spec import Cell, Repetitions
 from hwprof.data.store import read_run
+from hwprof.report import build_report
+
+from browser import needs_chromium, open_in_chromium, problems
 
 HWPROF = [sys.executable, "-m", "hwprof"]
 SMALL = """
@@ -181,3 +184,14 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert json.loads((folder / "campaign.json").read_text())["state"] == "interrupted"
     states = read_state(folder, parse(SMALL))
     assert 3 <= sum(len(s.values) for s in states.values()) < 36
+
+
+@needs_chromium
+def test_the_report_of_the_resumed_campaign_renders_in_headless_chromium(campaign_store, tmp_path):
+    """The issue's second test: `hwprof report` on that campaign, loaded in a real browser."""
+    out = build_report(campaign_store["folder"], tmp_path / "report")
+    seen = open_in_chromium(out.html, tmp_path / "profile")
+    assert problems(seen) == []
+    fig5 = next(s for s in out.sections if s.name == "fig5")
+    assert not fig5.missing and set(fig5.table["target"]) >= {"wasmtime-winch", "native"}
+    assert len(seen["plots"]) >= 2 and all(int(p["data-points"]) > 0 for p in seen["plots"])

@@ -75,7 +75,7 @@ def markdown(frame) -> str:
     esc = lambda s: s.replace("|", "\\|")
     numeric = [frame[c].dtype.kind in "if" for c in frame.columns]
     lines = ["| " + " | ".join(esc(str(c)) for c in frame.columns) + " |",
-             "|" + "|".join(" ---: |" if n else " --- |" for n in numeric)]
+             "|" + "".join(" ---: |" if n else " --- |" for n in numeric)]
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(esc(_cell(v)) for v in row) + " |")
     return "\n".join(lines) + "\n"

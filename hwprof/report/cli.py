@@ -1,0 +1,40 @@
+"""The Typer command function for `hwprof report` (registered on the app in hwprof/cli.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _fail(message: str, code: int = 2) -> None:
+    # Same line as hwprof.cli.fail; not imported from there, since cli.py imports this module.
+    typer.echo(f"hwprof: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def report(
+    results: Path = typer.Argument(..., help="Results store folder (collect --results or a campaign's folder)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Folder for report.html, report.md and each figure's CSV and Markdown "
+                                            "(default: <results>/report)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+):
+    """Write the study's figures and tables (Figs. 5, 7, 8, 9, Table I, wasm/native slowdown) as HTML, CSV, Markdown."""
+    from hwprof.report import ReportError, build_report
+
+    try:
+        written = build_report(results, out or Path(results) / "report")
+    except ReportError as exc:
+        _fail(str(exc))
+    if as_json:
+        doc = {"html": str(written.html), "markdown": str(written.markdown), "files": [str(p) for p in written.files],
+               "sections": [{"name": s.name, "title": s.title, "rows": len(s.table), "missing": s.missing}
+                            for s in written.sections]}
+        typer.echo(json.dumps(doc, indent=1))
+        return
+    for s in written.sections:
+        typer.echo(f"{s.name:9} {'missing: ' + s.missing if s.missing else f'{len(s.table)} rows'}")
+    typer.echo(f"wrote {written.html} and {written.markdown} (+{len(written.files)} section files)")
