@@ -16,8 +16,9 @@ import pytest
 from hwprof.campaign import SpecError, parse
 from hwprof.campaign.runner import AT_MAX, CONVERGED, FAILED, CellState, next_cell, read_state
 from hwprof.campaign.spec import Cell, Repetitions
-from hwprof.data.store import read_run
-from hwprof.report import build_report
+from hwprof.analysis.verdict import compare
+from hwprof.data.store import load_results, read_run
+from hwprof.report import build_report, build_sections
 
 from browser import needs_chromium, open_in_chromium, problems
 
@@ -195,3 +196,19 @@ def test_the_report_of_the_resumed_campaign_renders_in_headless_chromium(campaig
     fig5 = next(s for s in out.sections if s.name == "fig5")
     assert not fig5.missing and set(fig5.table["target"]) >= {"wasmtime-winch", "native"}
     assert len(seen["plots"]) >= 2 and all(int(p["data-points"]) > 0 for p in seen["plots"])
+
+
+def test_every_pair_of_targets_gets_a_verdict_from_the_raw_samples(campaign_store):
+    """The report's `pairs` table: 3 targets -> 3 pairs per kernel, each the Welch comparison of the raw rows."""
+    frame = load_results(campaign_store["folder"])
+    (section,) = build_sections(frame, ["pairs"])
+    table = section.table
+    assert len(table) == 9 and set(table["workload"]) == {"2mm", "atax", "gemm"}
+    execute = frame[(frame["phase"] == "execute") & (frame["name"] == "wall_time") & (frame["status"] == "ok")]
+    for _, r in table.iterrows():
+        a = execute[(execute["workload"] == r["workload"]) & (execute["runtime"] == r["target_a"])]["value"]
+        b = execute[(execute["workload"] == r["workload"]) & (execute["runtime"] == r["target_b"])]["value"]
+        c = compare(list(a), list(b))
+        assert (r["n_a"], r["n_b"]) == (4, 4) and r["ratio"] == pytest.approx(c.ratio)
+        assert r["low"] == pytest.approx(c.low) and r["high"] == pytest.approx(c.high)
+        assert r["verdict"] in (f"{r['target_a']} {c.verdict}", c.verdict)

@@ -187,8 +187,11 @@ def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):
         assert not s.missing, s.name
         facts = [f"machine {first['machine']}", first["cpu"], first["microarch"], first["perf_version"],
                  f"hwprof {first['hwprof_version']}"]
-        facts += [f"{r} {v}" for r, v in set(zip(s.table["target"], s.table["runtime_version"]))
-                  if r in TARGETS]                       # every runtime shown, with its version
+        if "target" in s.table:                          # every runtime shown, with its version
+            facts += [f"{r} {v}" for r, v in set(zip(s.table["target"], s.table["runtime_version"])) if r in TARGETS]
+        else:                                            # pairs: each side's runtime, versions from the rows
+            shown = set(s.table["target_a"]) | set(s.table["target_b"])
+            facts += [f"{r} {v}" for r, v in set(zip(frame["runtime"], frame["runtime_version"])) if r in shown]
         assert all(f in s.provenance for f in facts), (s.name, [f for f in facts if f not in s.provenance])
         if s.figure is not None:
             title = s.figure.layout.title.text.replace("<br><sup>", " ").replace("</sup>", "")

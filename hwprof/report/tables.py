@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 
+from hwprof.analysis import verdict
 from hwprof.data import schema
 from hwprof.report.figures import colors, layout
 from hwprof.report.section import (NATIVE, RUN_KEY, SIMULATED_BACKENDS, Entry, Section, baseline_target, geomean,
@@ -198,7 +201,37 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
     return Section(entry.name, entry.title, table, fig, prov, notes=notes)
 
 
+
+
+def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
+    """Every pair of targets on every workload: execute-time ratio, its Welch interval, effect size, verdict."""
+    times = timing_rows(frame)
+    execute = times[times["phase"] == "execute"]
+    per_run = execute.groupby(["invocation"] + RUN_KEY)["value"].mean().reset_index()   # warm: per invocation
+    base = baseline_target(execute) if not execute.empty else None
+    rows = []
+    for (mode, workload, size), g in per_run.groupby(["invocation", "workload", "size"]):
+        samples = {t: gt["value"].tolist() for t, gt in g.groupby("target")}
+        order = target_order(list(samples), base)
+        for a, b in combinations(order, 2):
+            c = verdict.compare(samples[a], samples[b])
+            rows.append({"workload": workload, "size": size, "invocation": mode, "target_a": a, "target_b": b,
+                         "n_a": c.n_a, "n_b": c.n_b, "ratio": c.ratio, "low": c.low, "high": c.high,
+                         "verdict": f"{a} {c.verdict}" if c.verdict in (verdict.FASTER, verdict.SLOWER) else c.verdict,
+                         "hedges_g": c.hedges_g})
+    if not rows:
+        return entry.empty("Pairwise verdicts need execute times of at least two targets on one workload; "
+                           "none in these results")
+    table = pd.DataFrame(rows)
+    notes = ["ratio = mean execute time of target_a / target_b (per invocation for warm runs), with Welch's 95% "
+             "interval on the log ratio. 'A faster' / 'A slower' only when the whole interval is below / above 1; "
+             "'same' only when it lies within 1 +- 2%; otherwise 'unsure' (too few or too noisy samples). "
+             "Hedges' g is the standardized difference (a - b)."]
+    return Section(entry.name, entry.title, table, None, provenance(execute), notes=notes)
+
+
 TABLES = (
     Entry("table1", "Table I: instruction supply (DSB and L1I) per workload and target", table1),
     Entry("slowdown", "Wasm/native slowdown per target (geometric mean and per workload)", slowdown),
+    Entry("pairs", "Every pair of targets on every workload: ratio, 95% interval, verdict", pairs),
 )
