@@ -18,7 +18,7 @@ import hwprof
 from hwprof.data import schema
 from hwprof.gem5 import figures, sweep
 from hwprof.gem5.cli import gem5_sweep
-from hwprof.gem5.sweep import SweepConfig, run_sweep
+from hwprof.gem5.sweep import SweepConfig, SweepError, plan, run_sweep
 
 app = typer.Typer()
 app.command("gem5-sweep")(gem5_sweep)
@@ -358,3 +358,25 @@ def test_a_point_done_for_another_results_store_runs_again_for_this_one(tmp_path
     again = run_sweep(moved)
     assert (first.ran, again.ran, again.resumed) == (1, 1, 0)
     assert len(hwprof.load_results(tmp_path / "elsewhere")) == len(first.records) > 0
+
+
+def test_fs_mode_writes_one_readfile_configuration_per_point(tmp_path):
+    """FS mode: the user's kernel and disk, the guest command through readfile; labelled by -t."""
+    kernel, disk = tmp_path / "vmlinux", tmp_path / "disk.img"
+    kernel.write_bytes(b"\x7fELF")
+    disk.write_bytes(b"\0" * 512)
+    config = SweepConfig(kind="l1i", sizes=("16KiB", "32KiB"), workloads=("2mm",), targets=("wasmtime",),
+                         outdir=tmp_path / "sweep", results=tmp_path / "results", fs_kernel=str(kernel),
+                         fs_disk=str(disk), fs_command="wasmtime /root/{workload}-{size}.wasm", write_only=True)
+    tasks = plan(config)
+    assert [t.point.setting() for t in tasks] == ["l1i_size=16KiB", "l1i_size=32KiB"]
+    text = tasks[0].config_path.read_text()
+    compile(text, str(tasks[0].config_path), "exec")
+    assert "wasmtime /root/2mm-small.wasm" in text and str(disk.resolve()) in text and "m5 workbegin" in text
+    assert "/fs-wasmtime/" in str(tasks[0].config_path)
+    with pytest.raises(SweepError, match="together"):
+        plan(dataclasses.replace(config, fs_disk=None))
+    with pytest.raises(SweepError, match="no such file"):
+        plan(dataclasses.replace(config, fs_kernel=str(tmp_path / "nope")))
+    with pytest.raises(SweepError, match="gem5 mode"):
+        plan(dataclasses.replace(config, simulator="cachegrind"))

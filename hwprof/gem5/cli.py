@@ -70,6 +70,12 @@ def gem5_sweep(
     isa: str = typer.Option("x86", "--isa", help="gem5 ISA of the SE binaries: x86 or arm."),
     checkpoint: bool = typer.Option(False, "--checkpoint", help="gem5: fast-forward to the region of interest "
                                                                 "once, checkpoint, and restore it at every point."),
+    fs_kernel: Optional[Path] = typer.Option(None, "--fs-kernel", help="gem5 FS mode: your Linux kernel (vmlinux)."),
+    fs_disk: Optional[Path] = typer.Option(None, "--fs-disk", help="gem5 FS mode: your disk image (runtimes on it)."),
+    fs_command: Optional[str] = typer.Option(None, "--fs-command",
+                                             help="gem5 FS mode: the guest command, passed through readfile and "
+                                                  "bracketed by m5 workbegin/workend ({workload}, {size} filled "
+                                                  "in), e.g. 'wasmtime /root/{workload}.wasm'; -t names it."),
     executor: str = typer.Option("local", "--executor", help="local (parallel simulations here) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786), e.g. "
                                                                       "of a dask-jobqueue SLURMCluster; default with "
@@ -107,7 +113,9 @@ def gem5_sweep(
                          workloads=_split(workloads) or ("2mm",), size=size, targets=_split(targets),
                          outdir=outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
                          checkpoint=checkpoint, executor=executor, workers=jobs, scheduler=scheduler,
-                         timeout=timeout, write_only=write_only)
+                         timeout=timeout, write_only=write_only,
+                         fs_kernel=str(fs_kernel) if fs_kernel else None, fs_disk=str(fs_disk) if fs_disk else None,
+                         fs_command=fs_command)
     bar = ProgressBar(quiet or as_json)
     try:
         result = run_sweep(config, progress=bar)

@@ -70,6 +70,11 @@ class SweepConfig:
     scheduler: str | None = None                # dask scheduler address; None: a LocalCluster
     timeout: float = 3600.0                     # seconds one simulation may run
     write_only: bool = False                    # write the configurations, run nothing
+    # FS mode (gem5): the user's kernel and disk image; fs_command runs in the guest through readfile
+    # ({workload} and {size} are filled in per workload), bracketed by m5 workbegin / workend.
+    fs_kernel: str | None = None
+    fs_disk: str | None = None
+    fs_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,18 @@ def _validate(config: SweepConfig) -> tuple[str, ...]:
         raise SweepError(f"unknown executor {config.executor!r} (choose: {', '.join(EXECUTORS)})")
     if config.scheduler and config.executor != "dask":
         raise SweepError("--scheduler is a Dask option: add --executor dask")
+    fs = [config.fs_kernel, config.fs_disk, config.fs_command]
+    if any(fs):
+        if not all(fs):
+            raise SweepError("FS mode needs --fs-kernel, --fs-disk and --fs-command together")
+        if config.simulator != "gem5":
+            raise SweepError("FS mode is a gem5 mode: cachegrind runs the workload on this machine")
+        for label, path in (("--fs-kernel", config.fs_kernel), ("--fs-disk", config.fs_disk)):
+            if not Path(path).is_file():
+                raise SweepError(f"{label} {path}: no such file")
+        if config.checkpoint:
+            raise SweepError("--checkpoint is for SE mode here; an FS run switches to O3 at work-begin itself")
+        return tuple(config.targets or ("fs",))   # labels for what the guest command runs
     targets = config.targets or DEFAULT_TARGETS[config.simulator]
     if config.simulator == "gem5":
         bad = [t for t in targets if t not in GEM5_TARGETS]
@@ -204,11 +221,34 @@ def plan(config: SweepConfig) -> list[Task]:
     return _plan_gem5(config, targets, points, base)
 
 
+def _plan_fs(config: SweepConfig, targets, points, base: Path, gem5: str) -> list[Task]:
+    """FS mode: one configuration per (workload, target label, point) booting the user's kernel and disk."""
+    from hwprof.gem5 import config as gem5_config
+
+    tasks = []
+    for w in config.workloads:
+        command = config.fs_command.replace("{workload}", w).replace("{size}", config.size)
+        for t in targets:
+            for p in points:
+                folder = base / f"{w}-{config.size}" / f"fs-{t}" / p.key()
+                try:
+                    text = gem5_config.render_fs(p, str(Path(config.fs_kernel).resolve()),
+                                                 str(Path(config.fs_disk).resolve()), command, config.isa)
+                except gem5_config.ConfigError as exc:
+                    raise SweepError(str(exc)) from None
+                path = gem5_config.write_config(text, folder / "config.py")
+                tasks.append(Task("gem5", p, w, config.size, t, folder, path, gem5, config.timeout,
+                                  binary=f"FS: {command}"))
+    return tasks
+
+
 def _plan_gem5(config: SweepConfig, targets, points, base: Path) -> list[Task]:
     from hwprof.gem5 import binaries
     from hwprof.gem5 import config as gem5_config
 
     gem5 = find_gem5(config.gem5) or ""
+    if config.fs_kernel:
+        return _plan_fs(config, targets, points, base, gem5)
     checkpoints, tasks = [], []
     for w in config.workloads:
         for t in targets:
@@ -315,7 +355,8 @@ def run_gem5(task: Task) -> PointResult:
 def gem5_records(task: Task, derived: dict) -> list[Record]:
     """The tidy rows of one gem5 point: its metrics, then the counts they come from; absent ones unavailable."""
     p = task.point
-    flags = f"SE binary {Path(task.binary).name}; sim: gem5 {describe(p)}"
+    what = task.binary if task.binary.startswith("FS: ") else f"SE binary {Path(task.binary).name}"
+    flags = f"{what}; sim: gem5 {describe(p)}"
     out = []
     for names, kind in ((GEM5_METRICS, schema.METRIC), (GEM5_COUNTS, schema.EVENT)):
         for name, unit in names.items():
