@@ -20,7 +20,15 @@ from pathlib import Path
 from hwprof.data.paths import cache_dir
 from hwprof.runtimes import wasm2c as w2c
 from hwprof.runtimes import wasm2c_build
-from hwprof.workloads import _flags, _generate, build, catalogue, default_size, sizes_of, zig_version
+from hwprof.workloads import (
+    build,
+    catalogue,
+    compile_flags,
+    default_size,
+    generate_inputs,
+    sizes_of,
+    zig_version,
+)
 
 HERE = Path(__file__).parent
 MARKERS_C = HERE / "m5markers.c"
@@ -95,12 +103,12 @@ def _native(name: str, spec: dict, size: str, isa: str, markers: str, opt: str) 
     base = Path(spec["_dir"])
     sources = [base / s for s in spec.get("sources", [spec.get("source")])] + [MARKERS_C]
     # The workload's own flags for a native build, retargeted; symbols kept (-s dropped) for gem5 and tests.
-    flags = [f for f in _flags(spec, artefact_size, opt, "native") if f != "-s"]
+    flags = [f for f in compile_flags(spec, artefact_size, opt, "native") if f != "-s"]
     flags[flags.index("-target") + 1] = triple
     flags += cpu + ["-DHWPROF_NATIVE_MARKERS", *_marker_flags(markers)]
     with tempfile.TemporaryDirectory(prefix="hwprof-gem5-gen-") as gen:
         gen_dir = Path(gen)
-        _generate(spec, gen_dir)
+        generate_inputs(spec, gen_dir)
         generated = sorted(p for p in gen_dir.rglob("*") if p.is_file())
         headers = sorted(Path(__file__).parents[1].joinpath("workloads").rglob("*.h"))
 
@@ -115,7 +123,7 @@ def _native(name: str, spec: dict, size: str, isa: str, markers: str, opt: str) 
 
 def _wasm2c(name: str, size: str, isa: str, markers: str, opt: str) -> Path:
     triple, cpu = ISAS[isa]
-    wabt = w2c._wabt()
+    wabt = w2c.wabt()
     module = build(name, size, opt, "wasm").wasm
     runtime = wabt.runtime_dir()
     host = [runtime / s for s in w2c.RUNTIME_SOURCES] + [w2c.SOURCE_DIR / "wasi_host.c", W2C_MAIN_C, MARKERS_C]

