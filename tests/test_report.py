@@ -95,6 +95,8 @@ def test_fig5_ratio_is_mean_execute_over_wasmtime(frame, sections):
             assert r["ratio"] == pytest.approx(mine.mean() / base.mean(), rel=1e-12)
             assert r["low"] <= r["ratio"] <= r["high"]
     assert row(fig5.table, workload="gemm", target="wasmtime")["ratio"] == pytest.approx(1.0)
+    assert set(fig5.table.loc[fig5.table["target"] == "wasmtime", "verdict"]) == {"baseline"}
+    assert "baseline" not in set(fig5.table.loc[fig5.table["target"] != "wasmtime", "verdict"])
     bars = {t.name: list(t.y) for t in fig5.figure.data}
     assert bars["wasmtime-winch"] == pytest.approx(list(fig5.table[fig5.table["target"] == "wasmtime-winch"]["ratio"]))
 

@@ -86,8 +86,11 @@ def fig5(frame: pd.DataFrame, entry: Entry) -> Section:
             notes.append(f"{workload} ({size}) has no {base} run to normalize to: left out")
             continue
         for (target, version), gt in g.groupby(["target", "runtime_version"]):
-            rows.append({"workload": workload, "size": size, "target": target, "runtime_version": version,
-                         "n": len(gt), "execute_mean_s": gt["value"].mean(), **ratio(gt["value"], b)})
+            row = {"workload": workload, "size": size, "target": target, "runtime_version": version,
+                   "n": len(gt), "execute_mean_s": gt["value"].mean(), **ratio(gt["value"], b)}
+            if target == base:     # its interval against itself shows the baseline's own noise; no verdict
+                row["verdict"] = "baseline"
+            rows.append(row)
     table = sort_targets(pd.DataFrame(rows), base)
     prov = provenance(execute)
     fig = grouped_bars(table, "ratio", base)
