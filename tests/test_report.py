@@ -189,10 +189,10 @@ def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):
         assert not s.missing, s.name
         facts = [f"machine {first['machine']}", first["cpu"], first["microarch"], first["perf_version"],
                  f"hwprof {first['hwprof_version']}"]
-        if "target" in s.table:                          # every runtime shown, with its version
+        if "runtime_version" in s.table:                 # every runtime shown, with its version
             facts += [f"{r} {v}" for r, v in set(zip(s.table["target"], s.table["runtime_version"])) if r in TARGETS]
-        else:                                            # pairs: each side's runtime, versions from the rows
-            shown = set(s.table["target_a"]) | set(s.table["target_b"])
+        else:           # pairs: each side's runtime, versions from the rows (failures: what failed)
+            shown = set(s.table.get("target_a", [])) | set(s.table.get("target_b", [])) | set(s.table.get("target", []))
             facts += [f"{r} {v}" for r, v in set(zip(frame["runtime"], frame["runtime_version"])) if r in shown]
         assert all(f in s.provenance for f in facts), (s.name, [f for f in facts if f not in s.provenance])
         if s.figure is not None:
@@ -275,7 +275,8 @@ def test_cli_report_json_text_help_and_errors(store, tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert Path(doc["html"]).is_file() and {s["name"] for s in doc["sections"]} == set(REPORTS)
-    assert all(s["rows"] > 0 and not s["missing"] for s in doc["sections"])
+    assert all(s["rows"] > 0 and not s["missing"] for s in doc["sections"] if s["name"] != "failures")
+    assert [s["rows"] for s in doc["sections"] if s["name"] == "failures"] == [0]      # nothing failed
     text = runner.invoke(cli_app(), ["report", str(store), "--out", str(tmp_path / "t")])
     assert text.exit_code == 0 and "fig5" in text.output and "report.html" in text.output
     helped = runner.invoke(cli_app(), ["report", "--help"])
@@ -345,3 +346,19 @@ def test_table1_prefers_pmu_counts_shaped_like_the_studys_table_i(frame):
     got = t1.table.set_index("metric")["value"]
     assert all(got[m] == pytest.approx(v) for m, v in study.items())
     assert t1.view.iloc[0]["dsb_miss_rate"] == "48.74%" and t1.view.iloc[0]["dsb_misses"] == "3.980E+10"
+
+
+def test_failed_runs_are_listed_by_reason(bad_modules, tmp_path):
+    """A trapping module's failed repetition appears in `failures` with the trap's line; good runs do not."""
+    from hwprof.collect import CollectError
+
+    store = tmp_path / "store"
+    run(store, "2mm", "wasmtime", "mini", 2)
+    with pytest.raises(CollectError):
+        collect(CollectConfig(str(bad_modules["trap"]), "wasmtime", repetitions=2, warmup=0, results=store))
+    (section,) = build_sections(load_results(store), ["failures"])
+    assert not section.missing and len(section.table) == 1
+    failed = section.table.iloc[0]
+    assert failed["target"] == "wasmtime" and failed["runs"] == 1 and "unreachable" in failed["reason"]
+    (clean,) = build_sections(load_results(store)[lambda f: f["status"] != "error"], ["failures"])
+    assert clean.table.empty and clean.notes == ["No failed runs in these results."]

@@ -230,8 +230,23 @@ def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
     return Section(entry.name, entry.title, table, None, provenance(execute), notes=notes)
 
 
+
+
+def failures(frame: pd.DataFrame, entry: Entry) -> Section:
+    """Runs that failed (trap, timeout, wrong result, a target that could not start), grouped by reason."""
+    bad = frame[frame["status"] == schema.ERROR]
+    keys = ["workload", "size", "runtime", "backend", "invocation", "note"]
+    table = (bad.groupby(keys, dropna=False).size().reset_index(name="runs")
+             .rename(columns={"runtime": "target", "note": "reason"}))
+    notes = ["No failed runs in these results."] if bad.empty else [
+        "A failed repetition stores one error row and stops its cell (a campaign does not retry it); "
+        "the figures use measured rows only."]
+    return Section(entry.name, entry.title, table, None, provenance(frame if bad.empty else bad), notes=notes)
+
+
 TABLES = (
     Entry("table1", "Table I: instruction supply (DSB and L1I) per workload and target", table1),
     Entry("slowdown", "Wasm/native slowdown per target (geometric mean and per workload)", slowdown),
     Entry("pairs", "Every pair of targets on every workload: ratio, 95% interval, verdict", pairs),
+    Entry("failures", "Failed runs, by reason", failures),
 )
