@@ -18,6 +18,7 @@ from hwprof import events as event_maps
 from hwprof.backends import BackendError, Count, Launch, Pass, Probe
 from hwprof.data import schema
 from hwprof.events import Event, EventMap
+from hwprof.native import PHASES
 
 SIM_MAP = "sim-cachegrind"
 # The study's i7-8700: 32 KiB 8-way L1I and L1D, 64 B lines. Its 12 MiB LL has no power-of-two set
@@ -107,7 +108,9 @@ class CachegrindBackend:
                "--collect-atstart=" + ("yes" if one_pass.whole or "bootstrap" in one_pass.phases else "no")]
         cmd += ["--trace-children=yes"] if one_pass.whole else []
         cmd += [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
-        return Launch(cmd, {"HWPROF_CALLGRIND": "1", "PYTHONHASHSEED": "0"}, workdir=workdir)
+        mask = sum(1 << PHASES.index(p) for p in one_pass.phases if p in PHASES)
+        return Launch(cmd, {"HWPROF_CALLGRIND": "1", "HWPROF_COUNT_MASK": str(mask), "PYTHONHASHSEED": "0"},
+                      workdir=workdir)
 
     def explain(self, launch: Launch) -> str | None:
         """valgrind's own fatal message, if it printed one."""

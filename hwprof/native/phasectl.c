@@ -5,9 +5,11 @@
  * interpreter. A host (the Python wasmtime host, a wasm2c host, ...) calls hwprof_begin/
  * hwprof_end at phase edges; the counter backend is told through the environment:
  *   HWPROF_CTL_FD, HWPROF_ACK_FD  perf stat --control fds ("enable"/"disable", waits for "ack")
- *   HWPROF_COUNT_MASK             bit i set: phase i is counted by perf in this process
+ *   HWPROF_COUNT_MASK             bit i set: phase i is counted in this process (perf or callgrind)
  *   HWPROF_CLOSE_FDS              the backend's ends of those pipes, closed here at init
- *   HWPROF_CALLGRIND=1            toggle callgrind collection and dump its stats per phase
+ *   HWPROF_CALLGRIND=1            toggle callgrind collection at a counted phase's edges and dump
+ *                                 its stats at the phase's end (collection starts on only when
+ *                                 bootstrap, which has no begin edge, is counted)
  * Wall-clock marks (CLOCK_MONOTONIC) of every edge are kept for hwprof_marks().
  */
 #define _GNU_SOURCE
@@ -249,7 +251,9 @@ void hwprof_begin(int phase)
     if (count_mask & (1u << phase))
         perf_command("enable\n", 7);
 #ifdef HWPROF_HAVE_VALGRIND
-    if (use_callgrind)
+    /* A toggle, not a switch: only a counted phase may flip it, or an uncounted phase's edges
+     * would turn collection on for the gaps between phases and off for the counted one. */
+    if (use_callgrind && (count_mask & (1u << phase)))
         CALLGRIND_TOGGLE_COLLECT;
 #endif
     vtune_edge(phase, 1);
@@ -262,7 +266,7 @@ void hwprof_end(int phase)
         return;
     mark(phase * 2 + 1);
 #ifdef HWPROF_HAVE_VALGRIND
-    if (use_callgrind) {
+    if (use_callgrind && (count_mask & (1u << phase))) {
         CALLGRIND_TOGGLE_COLLECT;
         CALLGRIND_DUMP_STATS_AT(phase_names[phase]);
     }
