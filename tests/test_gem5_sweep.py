@@ -380,3 +380,11 @@ def test_fs_mode_writes_one_readfile_configuration_per_point(tmp_path):
         plan(dataclasses.replace(config, fs_kernel=str(tmp_path / "nope")))
     with pytest.raises(SweepError, match="gem5 mode"):
         plan(dataclasses.replace(config, simulator="cachegrind"))
+
+
+def test_the_default_size_is_small_where_a_workload_has_it_else_its_own_default(tmp_path):
+    config = SweepConfig(kind="l1i", simulator="cachegrind", sizes=("8KiB",), workloads=("2mm", "inflate"),
+                         targets=("native",), outdir=tmp_path / "s", results=tmp_path / "r")
+    assert [(t.workload, t.size) for t in plan(config)] == [("2mm", "small"), ("inflate", "default")]
+    with pytest.raises(SweepError, match="inflate has no size 'small'"):
+        plan(dataclasses.replace(config, size="small"))

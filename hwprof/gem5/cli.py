@@ -61,7 +61,8 @@ def gem5_sweep(
                                                          "standard sweep)."),
     predictors: list[str] = typer.Option([], "--predictors", help="gem5 branch predictors, comma-separated."),
     workloads: list[str] = typer.Option([], "--workload", "-w", help="Bundled workloads (repeatable; default 2mm)."),
-    size: str = typer.Option("small", "--size", "-s", help="The workloads' size preset."),
+    size: Optional[str] = typer.Option(None, "--size", "-s", help="The workloads' size (default: small where a "
+                                                                    "workload has it, else its default size)."),
     targets: list[str] = typer.Option([], "--target", "-t", help="gem5: native, wasm2c (default both); cachegrind: "
                                                                   "runtime targets (default native, wasmtime)."),
     simulator: str = typer.Option("gem5", "--simulator", help="gem5, or cachegrind (valgrind's cache simulator, "

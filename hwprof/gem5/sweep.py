@@ -58,7 +58,7 @@ class SweepConfig:
     sizes: tuple[str, ...] = ()                 # cache sizes (empty: the default sweep)
     predictors: tuple[str, ...] = ()            # branch predictors (empty: the study's three)
     workloads: tuple[str, ...] = ("2mm",)
-    size: str = "small"                         # the workloads' size preset
+    size: str | None = None                     # the workloads' size; None: small where it has one, else its default
     targets: tuple[str, ...] = ()               # empty: DEFAULT_TARGETS[simulator]
     outdir: Path = Path("results/gem5-sweep")   # per-point folders (configs, m5out) and figures
     results: Path = Path("results/default")     # the tidy rows
@@ -208,6 +208,21 @@ def points_for(config: SweepConfig) -> list:
         raise SweepError(str(exc)) from None
 
 
+def size_for(config: SweepConfig, workload: str) -> str:
+    """The size a workload is swept at: the one asked for, else `small` where it has one, else its default."""
+    from hwprof import workloads
+
+    spec = workloads.catalogue()["workload"].get(workload)
+    if spec is None:
+        raise SweepError(f"unknown workload {workload!r} (see `hwprof workloads list`)")
+    known = workloads.sizes_of(spec)
+    if config.size is None:
+        return "small" if "small" in known else workloads.default_size(spec)
+    if config.size not in known:
+        raise SweepError(f"{workload} has no size {config.size!r} (it has: {', '.join(known)})")
+    return config.size
+
+
 def plan(config: SweepConfig) -> list[Task]:
     """Write one configuration per (workload, target, point) and return the tasks, checkpoint runs first."""
     targets = _validate(config)
@@ -216,7 +231,8 @@ def plan(config: SweepConfig) -> list[Task]:
     if config.simulator == "cachegrind":
         from hwprof.gem5 import cachegrind_sweep
 
-        return [cachegrind_sweep.task(p, w, config.size, t, base / f"{w}-{config.size}" / t / p.key(), config.timeout)
+        return [cachegrind_sweep.task(p, w, size_for(config, w), t, base / f"{w}-{size_for(config, w)}" / t / p.key(),
+                                      config.timeout)
                 for w in config.workloads for t in targets for p in points]
     return _plan_gem5(config, targets, points, base)
 
@@ -227,17 +243,18 @@ def _plan_fs(config: SweepConfig, targets, points, base: Path, gem5: str) -> lis
 
     tasks = []
     for w in config.workloads:
-        command = config.fs_command.replace("{workload}", w).replace("{size}", config.size)
+        size = size_for(config, w)
+        command = config.fs_command.replace("{workload}", w).replace("{size}", size)
         for t in targets:
             for p in points:
-                folder = base / f"{w}-{config.size}" / f"fs-{t}" / p.key()
+                folder = base / f"{w}-{size}" / f"fs-{t}" / p.key()
                 try:
                     text = gem5_config.render_fs(p, str(Path(config.fs_kernel).resolve()),
                                                  str(Path(config.fs_disk).resolve()), command, config.isa)
                 except gem5_config.ConfigError as exc:
                     raise SweepError(str(exc)) from None
                 path = gem5_config.write_config(text, folder / "config.py")
-                tasks.append(Task("gem5", p, w, config.size, t, folder, path, gem5, config.timeout,
+                tasks.append(Task("gem5", p, w, size, t, folder, path, gem5, config.timeout,
                                   binary=f"FS: {command}"))
     return tasks
 
@@ -251,13 +268,14 @@ def _plan_gem5(config: SweepConfig, targets, points, base: Path) -> list[Task]:
         return _plan_fs(config, targets, points, base, gem5)
     checkpoints, tasks = [], []
     for w in config.workloads:
+        size = size_for(config, w)
         for t in targets:
             try:
-                binary = binaries.se_binary(w, config.size, kind=t, isa=config.isa)
-                args = binaries.se_arguments(w, config.size)
+                binary = binaries.se_binary(w, size, kind=t, isa=config.isa)
+                args = binaries.se_arguments(w, size)
             except binaries.BinaryError as exc:
-                raise SweepError(f"{w} ({config.size}) as a gem5 SE binary for {t}: {exc}") from None
-            pair = base / f"{w}-{config.size}" / t
+                raise SweepError(f"{w} ({size}) as a gem5 SE binary for {t}: {exc}") from None
+            pair = base / f"{w}-{size}" / t
             restore = None
             try:
                 if config.checkpoint:
@@ -265,14 +283,14 @@ def _plan_gem5(config: SweepConfig, targets, points, base: Path) -> list[Task]:
                     folder = pair / "checkpoint"
                     text = gem5_config.render_se(points[0], binary, args, config.isa, checkpoint=cpt)
                     path = gem5_config.write_config(text, folder / "config.py")
-                    checkpoints.append(Task("gem5", points[0], w, config.size, t, folder, path, gem5,
+                    checkpoints.append(Task("gem5", points[0], w, size, t, folder, path, gem5,
                                             config.timeout, checkpoint=cpt, binary=str(binary)))
                     restore = cpt
                 for p in points:
                     folder = pair / p.key()
                     text = gem5_config.render_se(p, binary, args, config.isa, restore=restore)
                     path = gem5_config.write_config(text, folder / "config.py")
-                    tasks.append(Task("gem5", p, w, config.size, t, folder, path, gem5, config.timeout,
+                    tasks.append(Task("gem5", p, w, size, t, folder, path, gem5, config.timeout,
                                       restore=restore, binary=str(binary)))
             except gem5_config.ConfigError as exc:
                 raise SweepError(str(exc)) from None
