@@ -168,6 +168,7 @@ def test_resuming_needs_the_same_spec_and_starting_needs_an_empty_folder(campaig
     nothing = subprocess.run(HWPROF + ["campaign", str(spec), "--results", str(tmp_path / "new"), "--resume"],
                              capture_output=True, text=True)
     assert nothing.returncode == 2 and "nothing to resume" in nothing.stderr
+    assert not (tmp_path / "new").exists()                           # and nothing left behind
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):

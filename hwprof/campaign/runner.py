@@ -215,6 +215,8 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                  progress: Callable[[Progress], None] | None = None) -> CampaignResult:
     """Run (or resume) a campaign until every cell has converged, hit its maximum or failed."""
     root = Path(results)
+    if resume and not (root / MANIFEST).exists():
+        raise CampaignError(f"nothing to resume in {root}: no {MANIFEST} there")
     lock = _Lock(root)
     started = time.monotonic()
     store = ResultStore(root)
