@@ -86,3 +86,17 @@ def test_compare_cli_writes_tables_and_rejects_bad_input(stores, tmp_path):
     with pytest.raises(CompareError, match="no results"):
         (tmp_path / "empty" / "runs").mkdir(parents=True)
         compare_stores([x86, tmp_path / "empty"])
+
+
+def test_single_run_stores_compare_without_an_interval(tmp_path, wasm_2mm_mini):
+    """One repetition a side (a simulator campaign): the ratio is shown, the interval and a direction are not."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for store in (a, b):
+        collect(CollectConfig("2mm", "wasmtime", "mini", repetitions=1, warmup=0, results=store,
+                              events=("task_clock",), count_phases=("execute",)))
+    tidy, sides = compare_stores([a, b], labels=["a", "b"])
+    r = row(tidy, "b", "execute", "wall_time")
+    assert r["verdict"] == "unsure" and pd.isna(r["low"]) and r["ratio"] > 0
+    view = wide(tidy, sides)
+    cell = view.loc[(view["phase"] == "execute") & (view["name"] == "wall_time"), "b / a"].iloc[0]
+    assert cell == f"{r['ratio']:.3f}"

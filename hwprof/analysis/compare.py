@@ -9,7 +9,7 @@ from hwprof.analysis import verdict
 from hwprof.data import schema
 
 # A simulated miss rate is not a measured one: the backend is part of what is compared.
-KEY = ["runtime", "workload", "size", "invocation", "backend", "phase", "name"]
+KEY = ["runtime", "workload", "size", "invocation", "backend", "sweep", "phase", "name"]
 # For times a smaller ratio is faster; for everything else only lower/higher can be said.
 WORDS = {verdict.FASTER: "lower", verdict.SLOWER: "higher"}
 
@@ -127,7 +127,12 @@ def wide(table, sides: list[Side]):
             r = g[g["side"] == side.label].iloc[0]
             row[side.label] = r["mean"]
             if side is not sides[0]:
-                ratio = "" if pd.isna(r["ratio"]) else f"{r['ratio']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+                if pd.isna(r["ratio"]):
+                    ratio = ""
+                elif pd.isna(r["low"]):           # fewer than two runs on a side: a ratio, no interval
+                    ratio = f"{r['ratio']:.3f}"
+                else:
+                    ratio = f"{r['ratio']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
                 row[f"{side.label} / {sides[0].label}"] = ratio
                 row[f"verdict {side.label}"] = r["verdict"]
         out.append(row)
