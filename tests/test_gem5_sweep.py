@@ -388,3 +388,17 @@ def test_the_default_size_is_small_where_a_workload_has_it_else_its_own_default(
     assert [(t.workload, t.size) for t in plan(config)] == [("2mm", "small"), ("inflate", "default")]
     with pytest.raises(SweepError, match="inflate has no size 'small'"):
         plan(dataclasses.replace(config, size="small"))
+
+
+def test_a_finished_point_runs_again_when_its_configuration_changes(tmp_path):
+    """done.json carries the configuration's digest: another machine or binary re-runs the point, a rerun does not."""
+    config = SweepConfig(kind="l1i", simulator="cachegrind", sizes=("8KiB",), workloads=("2mm",), size="mini",
+                         targets=("native",), outdir=tmp_path / "s", results=tmp_path / "r")
+    first = run_sweep(config)
+    assert first.ran == 1 and run_sweep(config).resumed == 1
+    (task,) = sweep.plan(config)
+    doc = json.loads((task.folder / sweep.DONE).read_text())
+    spec = json.loads(task.config_path.read_text())
+    spec["geometry"][1][1] = spec["geometry"][1][1].replace(",8,", ",4,")   # as if the planned D1 had changed
+    task.config_path.write_text(json.dumps(spec))
+    assert doc["config_sha256"] != sweep.config_digest(task) and not sweep.is_done(task, config.results)

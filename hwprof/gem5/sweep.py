@@ -9,6 +9,7 @@ done.json. A point with done.json is finished and never re-run, so an interrupte
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import shlex
@@ -311,16 +312,30 @@ def write_run_script(config: SweepConfig, tasks: list[Task]) -> Path:
     return path
 
 
+def config_digest(task: Task) -> str:
+    """sha256 of the point's configuration as planned now (it names the binary, the machine, the checkpoint);
+    a simulation's time limit is not part of what it measures."""
+    data = task.config_path.read_bytes()
+    if task.simulator == "cachegrind":
+        spec = json.loads(data)
+        spec.pop("timeout", None)
+        data = json.dumps(spec, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
 def is_done(task: Task, results: Path | None = None) -> bool:
-    """A point is finished when its done-marker names a run file that exists (in `results`, when given);
-    a checkpoint run when its m5.cpt is there."""
-    if task.checkpoint:
-        return (task.folder / DONE).exists() and any(task.checkpoint.rglob("m5.cpt"))
+    """A point is finished when its done-marker was written for the configuration planned now and names a run
+    file that exists (in `results`, when given); a checkpoint run when its m5.cpt is there too."""
     try:
-        run_file = Path(json.loads((task.folder / DONE).read_text())["run_file"])
-    except (OSError, ValueError, KeyError):
+        doc = json.loads((task.folder / DONE).read_text())
+    except (OSError, ValueError):
         return False
-    return run_file.exists() and (results is None or run_file.parent == Path(results).resolve() / RUNS)
+    if doc.get("config_sha256") != config_digest(task):
+        return False                 # another binary, ISA, machine or checkpoint since: run it again
+    if task.checkpoint:
+        return any(task.checkpoint.rglob("m5.cpt"))
+    run_file = Path(doc.get("run_file", ""))
+    return run_file.is_file() and (results is None or run_file.parent == Path(results).resolve() / RUNS)
 
 
 def done_records(task: Task) -> list[Record]:
@@ -423,7 +438,8 @@ def worker(task: Task) -> PointResult:
 def _persist(store: ResultStore, session: str, config: SweepConfig, task: Task, result: PointResult) -> Path | None:
     """Write a finished point's rows as one run file, then its done-marker; returns the run file."""
     if task.checkpoint:
-        atomic_write_json(task.folder / DONE, {"checkpoint": str(task.checkpoint), **result.provenance})
+        atomic_write_json(task.folder / DONE, {"checkpoint": str(task.checkpoint), "config_sha256": config_digest(task),
+                                               **result.provenance})
         return None
     prov = {**result.provenance, "simulator": task.simulator, "sweep_kind": config.kind,
             "sweep": task.point.setting(), "point": {f.name: getattr(task.point, f.name)
@@ -431,9 +447,14 @@ def _persist(store: ResultStore, session: str, config: SweepConfig, task: Task, 
             "config_path": str(task.config_path.resolve()), "point_folder": str(task.folder.resolve()),
             "workload": task.workload, "size": task.size, "target": task.target,
             "checkpoint": str(task.restore) if task.restore else ""}
-    run_file = store.write_run(session, prov, result.records)
-    atomic_write_json(task.folder / DONE, {"run_file": str(run_file.resolve()), "sweep": task.point.setting(),
+    # The marker first, naming the run file about to be written: interrupted between the two, the point is not
+    # done (its run file is missing) and runs again under a new id, so the store never holds it twice.
+    run_id = new_id()
+    run_file = (store.root / RUNS / f"{run_id}.json").resolve()
+    atomic_write_json(task.folder / DONE, {"run_file": str(run_file), "sweep": task.point.setting(),
+                                            "config_sha256": config_digest(task),
                                             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    store.write_run(session, prov, result.records, run_id=run_id)
     return run_file
 
 
