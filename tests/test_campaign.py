@@ -213,3 +213,22 @@ def test_every_pair_of_targets_gets_a_verdict_from_the_raw_samples(campaign_stor
         assert (r["n_a"], r["n_b"]) == (4, 4) and r["ratio"] == pytest.approx(c.ratio)
         assert r["low"] == pytest.approx(c.low) and r["high"] == pytest.approx(c.high)
         assert r["verdict"] in (f"{r['target_a']} {c.verdict}", c.verdict)
+
+
+def test_resuming_on_a_changed_setup_is_refused(tmp_path):
+    """A cell's runs must come from one setup: a runtime upgraded between sessions stops the resume."""
+    from hwprof.campaign import CampaignError, run_campaign
+
+    spec = parse(SMALL.replace('["2mm", "atax", "gemm"]', '["2mm"]').replace('"wasmtime-winch", "native"', '"native"'))
+    folder = tmp_path / "r"
+    run_campaign(spec, folder)
+    mine = sorted(f for f in (folder / "runs").glob("*.json")
+                  if json.loads(f.read_text())["provenance"].get("runtime") == "wasmtime")
+    for f in mine:
+        doc = json.loads(f.read_text())
+        doc["provenance"]["runtime_version"] = "0.0.1"              # as if measured by an older wasmtime
+        f.write_text(json.dumps(doc))
+    mine[-1].unlink()                                               # its last run is still to be done
+    with pytest.raises(CampaignError, match=r"measured differently \(runtime_version '0.0.1' -> "):
+        run_campaign(spec, folder, resume=True)
+    assert len(list((folder / "runs").glob("*.json"))) == 7         # nothing was added

@@ -27,6 +27,8 @@ from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, atomic_write_json, new_id, read_run
 
 MANIFEST = "campaign.json"
+# What must not change between the runs of one cell (a resumed campaign checks it).
+SETUP = ("machine", "cpu", "runtime_version", "runtime_flags", "backend_version", "event_map")
 CONVERGED, AT_MAX, FAILED = "converged", "max", "failed"
 
 
@@ -42,6 +44,7 @@ class CellState:
     values: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     failure: str | None = None
+    setup: dict | None = None      # SETUP of the cell's stored runs, when it has any
 
     def stop(self, policy: Repetitions | None = None) -> str | None:
         """Why this cell needs no more runs (converged, max, failed), or None (policy: the cell's own by default)."""
@@ -122,6 +125,8 @@ def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:
         if prov.get("campaign_digest") != spec.digest or prov.get("campaign_cell") not in states:
             continue
         st = states[prov["campaign_cell"]]
+        if st.setup is None and "runtime_version" in prov:
+            st.setup = {k: prov.get(k) for k in SETUP}
         errors = [r for r in doc["records"] if r.status == schema.ERROR]
         if errors:
             st.failure = errors[0].note or "failed"
@@ -288,6 +293,11 @@ def _open(st: CellState, spec: CampaignSpec, root: Path, store: ResultStore, cid
     try:
         col = open_collector(_config(st.cell, spec, root))
         prov = {**describe(col), **base}
+        now = {k: prov.get(k) for k in SETUP}
+        if st.setup and st.setup != now:
+            changed = ", ".join(f"{k} {st.setup[k]!r} -> {now[k]!r}" for k in SETUP if st.setup[k] != now[k])
+            raise CampaignError(f"{st.cell.key}: its stored runs were measured differently ({changed}); resume on "
+                                "the same setup, or start a new campaign in another --results folder")
         for i in range(st.cell.warmup):
             done = col.repetition(-1 - i, _fresh(tmp))
             if done.failure:
