@@ -118,10 +118,11 @@ def campaign(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
-    """Run a characterization campaign: seeded random order, repetitions until a 2% CI, resumable."""
+    """Run a characterization campaign: seeded random order, adaptive repetitions (to a 2% CI by default), resumable."""
     from hwprof.campaign import CampaignError, SpecError, load, run_campaign
     from hwprof.campaign.display import progress_line, summary
     from hwprof.data.paths import REPO_ROOT
+    from hwprof.data.store import StoreError
 
     try:
         plan = load(spec)
@@ -129,11 +130,11 @@ def campaign(
         fail(str(exc))
     folder = results or REPO_ROOT / "results" / plan.name
     if dry_run:
-        reps = plan.repetitions
         for cell in plan.cells:
-            typer.echo(cell.key)
-        typer.echo(f"{len(plan.cells)} cells, {len(plan.cells) * reps.min}..{len(plan.cells) * reps.max} runs "
-                   f"(until the {reps.confidence:.0%} CI is within {reps.target_ci:.0%}), into {folder}")
+            r = cell.repetitions
+            typer.echo(f"{cell.key}: {r.min}..{r.max} runs, until the {r.confidence:.0%} CI is within {r.target_ci:.0%}")
+        typer.echo(f"{len(plan.cells)} cells, {sum(c.repetitions.min for c in plan.cells)}.."
+                   f"{sum(c.repetitions.max for c in plan.cells)} runs, into {folder}")
         return
     tty = sys.stderr.isatty()
 
@@ -143,7 +144,7 @@ def campaign(
 
     try:
         result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
-    except (CampaignError, SpecError) as exc:
+    except (CampaignError, SpecError, StoreError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail(f"interrupted; finished runs are in {folder}: `hwprof campaign {spec} --resume"

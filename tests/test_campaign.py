@@ -66,6 +66,11 @@ def test_a_spec_expands_to_its_cells():
     ("[repetitions]\nmin = 5\nmax = 2\n[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']", "min <= max"),
     ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\nrepetitions = {most = 2}", "repetitions takes only"),
     ("[campaign]\nname = 'x'", "no [[matrix]] block"),
+    ("[campaign]\nseed = 'x'\n[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']", "seed must be a whole number"),
+    ("[repetitions]\nmin = 'a'\n[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']", "min must be a whole"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\ntimeout = 'x'", "timeout must be a number"),
+    ("[[matrix]]\nworkloads = ['2mm']\ntargets = ['wasmtime']\n[[matrix]]\nworkloads = ['2mm']\n"
+     "targets = ['wasmtime']\ntimeout = 5", "appears twice with different"),
     ("[[matrix]\n", "not valid TOML"),
 ])
 def test_bad_specs_fail_with_one_line_naming_the_block(text, message):

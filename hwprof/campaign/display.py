@@ -28,7 +28,7 @@ def progress_line(p: Progress, width: int = 24) -> str:
 
 def summary(result: CampaignResult) -> str:
     """The end-of-campaign table (one row per cell) and totals: runs, stop reasons, failures, time."""
-    rows = [("workload", "size", "target", "mode", "n", "mean execute", "95% CI", "stopped")]
+    rows = [("workload", "size", "target", "mode", "n", "mean execute", "CI", "stopped")]
     for c in result.cells:
         ci = f"+-{100 * c['ci_rel']:.1f}%" if c["ci_rel"] is not None else "-"
         mean = fmt(c["mean_s"]) + " s" if c["mean_s"] is not None else "-"

@@ -65,8 +65,8 @@ class CellState:
         n = len(self.values)
         if self.stop(policy):
             return n
-        if n < 2:
-            return policy.min
+        if n < 2:                     # an interval needs two runs, whatever the minimum
+            return max(policy.min, min(2, policy.max))
         ci = mean_ci(self.values, policy.confidence)
         rel = ci.relative or 0.0
         # The half-width shrinks as 1/sqrt(n): how many runs bring it to the target.

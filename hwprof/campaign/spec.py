@@ -118,8 +118,18 @@ def _check(block: dict, where: str) -> None:
     for m in block["modes"]:
         if m not in MODES:
             raise SpecError(f"{where}: unknown mode {m!r} (choose from: {', '.join(MODES)})")
-    if int(block["invocations"]) < 1:
+    if _number(block["invocations"], "invocations", where) < 1:
         raise SpecError(f"{where}: invocations must be at least 1")
+
+
+def _number(value, key: str, where: str, kind=int):
+    """A spec value as an int or float, or a SpecError naming it."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: {key} must be a {'whole ' if kind is int else ''}number, not {value!r}") from None
 
 
 def _policy(raw: dict, where: str, default: Repetitions | None = None) -> Repetitions:
@@ -128,7 +138,9 @@ def _policy(raw: dict, where: str, default: Repetitions | None = None) -> Repeti
     if not isinstance(raw, dict) or set(raw) - set(REPETITION_KEYS):
         raise SpecError(f"{where}: repetitions takes only {', '.join(REPETITION_KEYS)}")
     merged = {**base, **raw}
-    policy = Repetitions(int(merged["min"]), int(merged["max"]), float(merged["target_ci"]), float(merged["confidence"]))
+    policy = Repetitions(_number(merged["min"], "min", where), _number(merged["max"], "max", where),
+                         _number(merged["target_ci"], "target_ci", where, float),
+                         _number(merged["confidence"], "confidence", where, float))
     if not 1 <= policy.min <= policy.max or not 0 < policy.target_ci < 1 or not 0 < policy.confidence < 1:
         raise SpecError(f"{where}: repetitions need 1 <= min <= max, 0 < target_ci < 1 and 0 < confidence < 1")
     return policy
@@ -169,23 +181,29 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
             for size in _sizes(workload, _list(block["sizes"]), where):
                 for target in block["targets"]:
                     for mode in block["modes"]:
-                        cells.append(Cell(workload, size, target, block["backend"], mode, int(block["invocations"]),
+                        cells.append(Cell(workload, size, target, block["backend"], mode,
+                                          _number(block["invocations"], "invocations", where),
                                           tuple(_list(block["events"])), tuple(_list(block["count_phases"])),
-                                          tuple(_list(block["sim_cache"])), float(block["timeout"]),
-                                          int(block["warmup"]), cell_policy))
-    seen: dict[str, int] = {}
+                                          tuple(_list(block["sim_cache"])),
+                                          _number(block["timeout"], "timeout", where, float),
+                                          _number(block["warmup"], "warmup", where), cell_policy))
+    seen: dict[str, Cell] = {}
     unique = []
-    for c in cells:
+    for c in cells:                     # two blocks may name one cell, but not with different settings
         if c.key not in seen:
-            seen[c.key] = 1
+            seen[c.key] = c
             unique.append(c)
+        elif seen[c.key] != c:
+            raise SpecError(f"{source}: {c.key} appears twice with different timeout, warm-up or repetitions")
     name = str(top.get("name") or Path(source).stem)
     digest = hashlib.sha256(json.dumps([policy.__dict__, [c.key for c in unique],
                                         [{**c.__dict__, "repetitions": c.repetitions.__dict__} for c in unique]],
                                        sort_keys=True, default=str)
                             .encode()).hexdigest()[:16]
-    return CampaignSpec(name, str(top.get("title", name)), int(top.get("seed", 1)),
-                        None if top.get("cpu") is None else int(top["cpu"]), policy, tuple(unique), source, digest)
+    where = f"{source}: [campaign]"
+    return CampaignSpec(name, str(top.get("title", name)), _number(top.get("seed", 1), "seed", where),
+                        None if top.get("cpu") is None else _number(top["cpu"], "cpu", where), policy, tuple(unique),
+                        source, digest)
 
 
 def load(path: str | Path) -> CampaignSpec:
