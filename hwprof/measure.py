@@ -121,7 +121,7 @@ class Collector:
             self.phases = ("total",)
             self.notes.append(f"{self.runtime.name} is a command-line runtime: {self.backend.name} cannot see its "
                               "relayed markers, so the whole run (start-up and execution) is one phase, 'total'")
-        self.counted = self._counted_phases(tuple(getattr(config, "count_phases", ())))
+        self.counted = self._counted_phases(tuple(config.count_phases))
         self.passes: list[Pass] = self.backend.plan(self.probe, self.counted, self.emap.gp_counters,
                                                     whole=self.phases == ("total",))
         with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +135,7 @@ class Collector:
         self.builder = RecordBuilder(
             self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
             config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
-            self.probe.missing, getattr(config, "sweep", ""))
+            self.probe.missing, config.sweep)
         self._timeline: list[dict] = []
 
     def _counted_phases(self, wanted: tuple[str, ...]) -> tuple[str, ...]:

@@ -112,7 +112,7 @@ def table1(frame: pd.DataFrame, entry: Entry) -> Section:
                               & (frame["sweep"].fillna("") == "") & frame["kind"].isin([schema.EVENT, schema.METRIC])])
     simulated = rows["backend"].isin(SIMULATED_BACKENDS)
     hw = rows[~simulated]
-    if not hw.empty:     # only the runs that asked for Table I's events
+    if not hw.empty:     # only the (workload, size, target) groups with a row of a Table I event or metric
         hw = hw[hw.groupby(KEY)["name"].transform(lambda names: names.isin(TABLE_I).any()).astype(bool)]
     sim = rows[simulated & rows["name"].isin(SIMULATED)]
     if hw.empty and sim.empty:
@@ -201,8 +201,6 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
     return Section(entry.name, entry.title, table, fig, prov, notes=notes)
 
 
-
-
 def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
     """Every pair of targets on every workload: execute-time ratio, its Welch interval, effect size, verdict."""
     times = timing_rows(frame)
@@ -228,8 +226,6 @@ def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
              "'same' only when it lies within 1 +- 2%; otherwise 'unsure' (too few or too noisy samples). "
              "Hedges' g is the standardized difference (a - b)."]
     return Section(entry.name, entry.title, table, None, provenance(execute), notes=notes)
-
-
 
 
 def failures(frame: pd.DataFrame, entry: Entry) -> Section:
