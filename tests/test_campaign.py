@@ -150,7 +150,8 @@ def test_a_killed_campaign_resumes_to_exactly_the_expected_runs(campaign_store):
     per_cell = Counter(c for c, _ in final)
     assert len(per_cell) == 9 and set(per_cell.values()) == {4}
     assert {rep for _, rep in final} == {0, 1, 2, 3}
-    assert all(c["stopped"] == "max" and c["n"] == 4 for c in summary["cells"])
+    # min = max = 4: a cell stops at 4 either way ("converged" when its interval is already within 2%).
+    assert all(c["stopped"] in ("max", "converged") and c["n"] == 4 for c in summary["cells"])
     manifest = json.loads((campaign_store["folder"] / "campaign.json").read_text())
     assert manifest["state"] == "complete"
 

@@ -25,29 +25,16 @@ def new_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}-" + uuid.uuid4().hex[:10]
 
 
-def atomic_write_json(path: Path, doc: dict) -> None:
-    """Write doc to path so that readers see either nothing or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file so that readers see either nothing or the whole file."""
+    """Write a text file so that readers see either nothing or the whole file (mode 0644 less the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)     # mkstemp's 0600 would hide a report from everyone else
@@ -56,6 +43,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_json(path: str | os.PathLike, doc: dict) -> Path:
+    """Write doc as JSON so that readers see either nothing or the whole file."""
+    return atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True))
 
 
 class ResultStore:

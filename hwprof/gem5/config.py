@@ -9,14 +9,13 @@ Templates live in hwprof/gem5/templates/; see gem5_configs/README.md for gem5 ve
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from string import Template
 
+from hwprof.data.store import atomic_write_text
 from hwprof.gem5 import GEM5_VERSION
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -213,14 +212,4 @@ def render_fs(point: SweepPoint, kernel: str, disk: str, command: str, isa: str 
 
 def write_config(text: str, path) -> Path:
     """Write a generated configuration atomically (temporary file + rename) and return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text)
