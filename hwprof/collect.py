@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -13,7 +12,7 @@ from typing import Callable
 from hwprof import backends, events, pinning, runtimes, workloads
 from hwprof.data import provenance
 from hwprof.data.schema import Record
-from hwprof.data.store import ResultStore, new_id
+from hwprof.data.store import ResultStore, new_id, stamp
 from hwprof.measure import Collector
 
 
@@ -76,11 +75,6 @@ def describe(col: Collector) -> dict:
                  "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": col.config.mode,
                  "passes": len(col.prepare_passes) + len(col.passes)})
     return prov
-
-
-def stamp() -> str:
-    """Now, in UTC, as stored in run files."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def collect(config: CollectConfig, progress: Callable[[str], None] | None = None) -> CollectResult:

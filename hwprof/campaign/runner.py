@@ -20,11 +20,11 @@ from typing import Callable
 
 from hwprof import pinning
 from hwprof.analysis.verdict import mean_ci
-from hwprof.campaign.spec import Cell, CampaignSpec, Repetitions
-from hwprof.collect import CollectConfig, CollectError, describe, open_collector, stamp
+from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
+from hwprof.collect import CollectConfig, CollectError, describe, open_collector
 from hwprof.data import schema
 from hwprof.data.schema import Record
-from hwprof.data.store import ResultStore, atomic_write_json, new_id, read_run
+from hwprof.data.store import ResultStore, atomic_write_json, new_id, read_run, stamp
 
 MANIFEST = "campaign.json"
 # What must not change between the runs of one cell (a resumed campaign checks it).

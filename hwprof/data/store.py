@@ -19,6 +19,11 @@ class StoreError(Exception):
     """A results store or file that cannot be read or written."""
 
 
+def stamp() -> str:
+    """Now, in UTC, as every hwprof file writes it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def new_id() -> str:
     """A sortable id unique across processes and machines: UTC time plus random bits."""
     now = time.time()
@@ -64,7 +69,7 @@ class ResultStore:
             "format_version": FORMAT_VERSION,
             "run_id": run_id,
             "session_id": session_id,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "timestamp": stamp(),
             "provenance": provenance,
             "records": [r.to_dict() for r in records],
         }
@@ -77,7 +82,7 @@ class ResultStore:
     def write_session(self, session_id: str, state: str, **info) -> Path:
         """Record a collect session's state: running, complete, failed or interrupted."""
         doc = {"format_version": FORMAT_VERSION, "session_id": session_id, "state": state,
-               "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
+               "updated": stamp(), **info}
         path = self.root / SESSIONS / f"{session_id}.json"
         atomic_write_json(path, doc)
         return path

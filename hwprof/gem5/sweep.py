@@ -29,6 +29,7 @@ from hwprof.data.store import (
     atomic_write_json,
     new_id,
     read_run,
+    stamp,
 )
 from hwprof.gem5 import GEM5_VERSION
 
@@ -453,7 +454,7 @@ def _persist(store: ResultStore, session: str, config: SweepConfig, task: Task, 
     run_file = (store.root / RUNS / f"{run_id}.json").resolve()
     atomic_write_json(task.folder / DONE, {"run_file": str(run_file), "sweep": task.point.setting(),
                                             "config_sha256": config_digest(task),
-                                            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                                            "finished": stamp()})
     store.write_run(session, prov, result.records, run_id=run_id)
     return run_file
 
