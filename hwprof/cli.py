@@ -9,18 +9,14 @@ from typing import Optional
 
 import typer
 
+from hwprof.cli_common import fail
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Why is one WebAssembly runtime faster than another on this CPU?")
 events_app = typer.Typer(no_args_is_help=True, help="Event maps: list, show and lint events/*.toml.")
 workloads_app = typer.Typer(no_args_is_help=True, help="Bundled workloads.")
 app.add_typer(events_app, name="events")
 app.add_typer(workloads_app, name="workloads")
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print one error line and exit non-zero."""
-    typer.echo(f"hwprof: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _size_bytes(text: str) -> int:

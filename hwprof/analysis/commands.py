@@ -7,13 +7,9 @@ from typing import Optional
 
 import typer
 
+from hwprof.cli_common import fail
+
 FORMATS = ("pyperf",)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    # Same line as hwprof.cli.fail; not imported from there, since cli.py imports this module.
-    typer.echo(f"hwprof: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def trace(
@@ -31,12 +27,12 @@ def trace(
             ids = list_runs(results)
             for run_id in ids:
                 typer.echo(run_id)
-            _fail(f"choose a run with --run ({len(ids)} runs in {results}, listed above)" if ids
+            fail(f"choose a run with --run ({len(ids)} runs in {results}, listed above)" if ids
                   else f"{results} holds no runs yet")
         path = find_run(results, run)
         written = write_trace(results, path.stem, out or Path(results) / "traces" / f"{path.stem}.pftrace")
     except TraceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"wrote {written} (open it at https://ui.perfetto.dev)")
 
 
@@ -53,12 +49,12 @@ def export(
     from hwprof.analysis.export import ExportError, write_pyperf
 
     if fmt not in FORMATS:
-        _fail(f"--format {fmt!r}: choose {', '.join(FORMATS)}")
+        fail(f"--format {fmt!r}: choose {', '.join(FORMATS)}")
     try:
         store = results if results.is_dir() else results.parent
         folder = out or (store.parent if store.name == "runs" else store) / "pyperf"
         paths = write_pyperf(results, folder, phase=phase, name=event)
     except ExportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for p in paths:
         typer.echo(f"wrote {p}")

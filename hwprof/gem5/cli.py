@@ -10,10 +10,7 @@ from typing import Optional
 
 import typer
 
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"hwprof: error: {message}", err=True)
-    raise typer.Exit(code)
+from hwprof.cli_common import fail
 
 
 def _split(items: list[str]) -> tuple[str, ...]:
@@ -102,9 +99,9 @@ def gem5_sweep(
     from hwprof.gem5.sweep import SweepConfig, SweepError, run_sweep
 
     if bool(cache) == bp:
-        _fail("choose one sweep: --cache l1i, --cache l1d or --bp")
+        fail("choose one sweep: --cache l1i, --cache l1d or --bp")
     if cache and cache not in ("l1i", "l1d"):
-        _fail(f"--cache {cache!r}: choose l1i or l1d")
+        fail(f"--cache {cache!r}: choose l1i or l1d")
     kind = cache or "bp"
     sizes_t, predictors_t = _split(sizes), _split(predictors)
     if point:
@@ -122,15 +119,15 @@ def gem5_sweep(
         result = run_sweep(config, progress=bar)
     except (SweepError, executors.ExecutorError) as exc:
         bar.finish()
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         bar.finish()
-        _fail("interrupted; finished points are stored and will not run again", 130)
+        fail("interrupted; finished points are stored and will not run again", 130)
     bar.finish()
     if result.how_to_run:
         typer.echo(result.how_to_run)
         if result.gem5_missing and not write_only:
-            _fail("gem5 is not installed (no --gem5 and no gem5.opt on PATH): configurations written, nothing run", 1)
+            fail("gem5 is not installed (no --gem5 and no gem5.opt on PATH): configurations written, nothing run", 1)
         return
     rows = figures.summary(result.records)
     if as_json:
@@ -146,4 +143,4 @@ def gem5_sweep(
             typer.echo(f"figure: {path}")
         typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
     if result.failed:
-        _fail(f"{len(result.failed)} of {len(result.tasks)} point(s) failed; first: {result.failed[0][1]}", 1)
+        fail(f"{len(result.failed)} of {len(result.tasks)} point(s) failed; first: {result.failed[0][1]}", 1)

@@ -8,11 +8,7 @@ from typing import Optional
 
 import typer
 
-
-def _fail(message: str, code: int = 2) -> None:
-    # Same line as hwprof.cli.fail; not imported from there, since cli.py imports this module.
-    typer.echo(f"hwprof: error: {message}", err=True)
-    raise typer.Exit(code)
+from hwprof.cli_common import fail
 
 
 def report(
@@ -28,7 +24,7 @@ def report(
     try:
         written = build_report(results, out or Path(results) / "report")
     except ReportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         doc = {"html": str(written.html), "markdown": str(written.markdown), "files": [str(p) for p in written.files],
                "sections": [{"name": s.name, "title": s.title, "rows": len(s.table), "missing": s.missing}
