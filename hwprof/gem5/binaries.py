@@ -128,6 +128,7 @@ def _wasm2c(name: str, size: str, isa: str, markers: str, opt: str) -> Path:
     runtime = wabt.runtime_dir()
     host = [runtime / s for s in w2c.RUNTIME_SOURCES] + [w2c.SOURCE_DIR / "wasi_host.c", W2C_MAIN_C, MARKERS_C]
     headers = sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc")) + [w2c.SOURCE_DIR / "host.h",
+                                                                             w2c.SOURCE_DIR / "run.h",
                                                                              w2c.SOURCE_DIR / "glue.c"]
     flags = ["-target", triple, "-static", *cpu, "-O2", "-g0", "-ffp-contract=off", *W2C_DEFINES,
              *_marker_flags(markers)]

@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "host.h"
-#include "wasm-rt-exceptions.h"
-#include "wasm-rt-impl.h"
+#include "run.h"
 
 void bench_start(void);
 void bench_end(void);
@@ -38,28 +36,6 @@ void w2c_bench_end(struct w2c_bench *bench)
 /* wasm2c's runtime calls this (WASM_RT_GROW_FAILED_HANDLER) when a memory.grow fails: nothing to do. */
 void hwprof_w2c_grow_failed(void)
 {
-}
-
-struct instantiation {
-    void *instance;
-    struct w2c_bench *bench;
-    struct w2c_wasi__snapshot__preview1 *wasi;
-};
-
-static void instantiate(void *arg)
-{
-    struct instantiation *in = arg;
-    hwprof_w2c_instantiate(in->instance, in->bench, in->wasi);
-}
-
-/* fn(arg) under wasm2c's trap target: WASM_RT_TRAP_NONE, or the trap that ended it. */
-static wasm_rt_trap_t guarded(void (*fn)(void *), void *arg)
-{
-    wasm_rt_trap_t trap = (wasm_rt_trap_t)wasm_rt_impl_try();
-    if (trap == WASM_RT_TRAP_NONE)
-        fn(arg);
-    g_wasm_rt_jmp_buf.initialized = false;
-    return trap;
 }
 
 int main(int argc, char **argv)

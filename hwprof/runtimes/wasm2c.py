@@ -103,7 +103,8 @@ def host_objects(tc: Toolchain) -> list[Path]:
     """The module-independent objects of the executable, compiled once into the cache."""
     runtime = wabt().runtime_dir()
     sources = [runtime / s for s in RUNTIME_SOURCES] + list(HOST_SOURCES)
-    headers = sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc")) + [SOURCE_DIR / "host.h"]
+    headers = (sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc"))
+               + [SOURCE_DIR / "host.h", SOURCE_DIR / "run.h"])
     valgrind = (VALGRIND_INCLUDE / "callgrind.h").exists()
     flags = [*tc.cflags, "-DWASM_RT_GROW_FAILED_HANDLER=hwprof_w2c_grow_failed"]
     flags += ["-DHWPROF_HAVE_VALGRIND"] if valgrind else []

@@ -26,9 +26,7 @@
 
 #include <dirent.h>
 
-#include "host.h"
-#include "wasm-rt-exceptions.h"
-#include "wasm-rt-impl.h"
+#include "run.h"
 
 static const char *const phase_names[] = {"bootstrap", "compile", "instantiate", "execute", "startup"};
 
@@ -185,28 +183,6 @@ static int grow_refused;
 void hwprof_w2c_grow_failed(void)
 {
     grow_refused = 1;
-}
-
-/* Call fn(arg) with wasm2c's trap target set: WASM_RT_TRAP_NONE, or the trap that ended it. */
-static wasm_rt_trap_t guarded(void (*fn)(void *), void *arg)
-{
-    wasm_rt_trap_t trap = (wasm_rt_trap_t)wasm_rt_impl_try();
-    if (trap == WASM_RT_TRAP_NONE)
-        fn(arg);
-    g_wasm_rt_jmp_buf.initialized = false;   /* a fault in host code from here on aborts, not jumps */
-    return trap;
-}
-
-struct instantiation {
-    void *instance;
-    struct w2c_bench *bench;
-    struct w2c_wasi__snapshot__preview1 *wasi;
-};
-
-static void instantiate(void *arg)
-{
-    struct instantiation *in = arg;
-    hwprof_w2c_instantiate(in->instance, in->bench, in->wasi);
 }
 
 void w2c_bench_start(struct w2c_bench *bench)
