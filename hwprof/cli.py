@@ -221,6 +221,38 @@ def events_lint():
     typer.echo(f"{len(ev.available())} event maps, no problems")
 
 
+@events_app.command("match")
+def events_match(identity: str = typer.Argument(..., help="A CPU identity: x86 GenuineIntel-6-CF-2 (perf's form: "
+                                                           "family decimal, model and stepping hex) or an Arm MIDR "
+                                                           "0x00000000410fd0c0 (or 0x41:0xd0c)."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Which microarchitecture, event map and PMU apply to a CPU identity (check a machine you are not on)."""
+    from hwprof import events as ev
+    from hwprof.data.cpu import IdentityError, parse_identity
+
+    try:
+        found = ev.identity_report(parse_identity(identity))
+    except (IdentityError, ev.EventMapError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(found, indent=1))
+    if not found["maps"] and not found["perf_table"]:
+        fail(f"{identity}: unknown CPU: no event map and no perf table matches it (hwprof would use the generic map)")
+    if as_json:
+        return
+    typer.echo(f"identity   {found['key']} ({found['model_name']})")
+    typer.echo(f"microarch  {found['microarch']}" + (f" (perf table {found['perf_table']})" if found["perf_table"] else
+                                                     " (not in perf's mapfile)"))
+    maps = found["maps"] or [{"name": "generic", "title": "no specific map: generic events only", "pmu": "",
+                              "unavailable": []}]
+    for i, m in enumerate(maps):
+        pmu = f", PMU {m['pmu']}" if m["pmu"] else ""
+        where = f" (CPUs of PMU {m['pmu']})" if len(maps) > 1 else ""
+        typer.echo(f"{'event map' if i == 0 else '':10} {m['name']}: {m['title']}{pmu}{where}")
+        if m["unavailable"]:
+            typer.echo(f"{'':10}   not on this microarchitecture: {', '.join(m['unavailable'])}")
+
+
 @events_app.command("list")
 def events_list():
     """List event maps and the CPUs they match."""

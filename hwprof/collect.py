@@ -11,6 +11,7 @@ from typing import Callable
 
 from hwprof import backends, events, pinning, runtimes, workloads
 from hwprof.data import provenance
+from hwprof.data.cpu import core_pmu_of, identify
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, new_id, stamp
 from hwprof.measure import Collector
@@ -68,8 +69,8 @@ def open_collector(config: CollectConfig) -> Collector:
 
 def describe(col: Collector) -> dict:
     """The provenance of a collector's runs: the machine, and what runs where under which backend."""
-    prov = provenance.machine(col.cpu, col.emap.name)
-    prov.update({"cpu_index": col.cpu, "event_map": col.emap.name, "backend": col.backend.name,
+    prov = provenance.machine(col.cpu, events.microarch_name(identify(col.cpu), col.emap))
+    prov.update({"cpu_index": col.cpu, "event_map": col.emap.name, "core_pmu": core_pmu_of(col.cpu) or "", "backend": col.backend.name,
                  "backend_version": col.probe.version, "runtime": col.runtime.name,
                  "runtime_version": col.runtime_version, "runtime_flags": col.flags(), "workload": col.workload.name,
                  "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": col.config.mode,

@@ -9,7 +9,7 @@ from hwprof import events, pinning, runtimes
 from hwprof.backends import BackendError
 from hwprof.backends.perf import probe_pmu
 from hwprof.data import provenance
-from hwprof.data.cpu import identify
+from hwprof.data.cpu import core_pmu_of, identify
 
 def _package(name: str) -> str:
     try:
@@ -22,12 +22,13 @@ def diagnose(cpu: int | None = None) -> dict:
     """Everything doctor reports, as a plain dict."""
     index = pinning.choose_cpu(cpu)
     ident = identify(index)
-    emap = events.for_cpu(ident)
+    emap = events.for_logical_cpu(index)
     report = {
-        "cpu": {**ident.to_dict(), "index": index},
-        "microarch": emap.name,
+        "cpu": {**ident.to_dict(), "index": index, "core_pmu": core_pmu_of(index) or ""},
+        "microarch": events.microarch_name(ident, emap),
         "microarch_title": emap.title,
         "event_map": str(emap.path),
+        "event_map_name": emap.name,
         "kernel": provenance.machine(index)["kernel"],
         "perf": {"version": provenance.perf_version(), "paranoid": provenance.paranoid_level()},
         "valgrind": provenance.tool_version(["valgrind", "--version"]),
@@ -67,8 +68,8 @@ def render(report: dict) -> str:
     lines = [
         f"CPU          {c['model_name']} [logical CPU {c['index']}]",
         f"identity     {ident}  -> perf id {c['key']}",
-        f"microarch    {report['microarch']}: {report['microarch_title']}",
-        f"event map    {report['event_map']}",
+        f"microarch    {report['microarch']}",
+        f"event map    {report['event_map_name']}: {report['microarch_title']} ({report['event_map']})",
         f"kernel       {report['kernel']}",
         f"perf         {pmu['version'] or 'not installed (apt-get install linux-perf)'}; "
         f"perf_event_paranoid={pmu['paranoid']}",

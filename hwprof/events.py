@@ -6,13 +6,24 @@ import ast
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from hwprof.data.cpu import CpuId
+from hwprof.data.cpu import SYSFS_PMUS, CpuId, core_pmu_of, identify
 from hwprof.data.paths import events_dir
 
 GENERIC = "generic"
+CATALOGUE = "cpus"        # events/cpus.toml: perf's mapfile as data, not an event map
 KINDS = ("core", "generic", "software", "simulated")
+# The metric names reports look up; the last six are the study's Table I columns.
+STANDARD_METRICS = ("ipc", "branch_miss_rate", "branch_mpki", "l1i_miss_rate", "l1i_mpki", "l1d_miss_rate",
+                    "dsb_misses", "dsb_hits", "dsb_miss_rate", "l1i_misses", "l1i_hits", "dsb_to_l1i_ref_ratio")
+TABLE1_METRICS = STANDARD_METRICS[6:]
+# Encoding fields perf's sysfs format files define for core PMUs (x86 Intel and AMD; Arm PMUv3).
+X86_FIELDS = ("event", "umask", "cmask", "inv", "edge", "any", "pc", "in_tx", "in_tx_cp", "ldlat", "frontend",
+              "offcore_rsp")
+ARM_FIELDS = ("event",)
+NOT_ON_MICROARCH = "not on this microarchitecture"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_.]*)|(.))")
 
@@ -114,6 +125,21 @@ class Formula:
             return None
 
 
+def identity_matches(cpu: CpuId, x86: list[str], arm: list[str]) -> bool:
+    """Does a CPU identity fit x86 perf-id patterns or Arm implementer:part keys, as perf's mapfile rows do?"""
+    if cpu.perf_id:
+        # perf compares patterns with a stepping to the full id and the others to the id without it;
+        # a pattern can only fully match one of the two shapes, so trying both is the same rule.
+        full = cpu.perf_id
+        short = full.rsplit("-", 1)[0] if cpu.stepping is not None else full
+        if any(re.fullmatch(p, full, flags=re.IGNORECASE) or re.fullmatch(p, short, flags=re.IGNORECASE)
+               for p in x86):
+            return True
+    if cpu.midr_key:
+        return any(p.lower() == cpu.midr_key for p in arm)
+    return False
+
+
 @dataclass(frozen=True)
 class Metric:
     """A derived figure: a formula over events, with its unit."""
@@ -139,24 +165,33 @@ class EventMap:
     sources: list[str] = field(default_factory=list)
     events: dict[str, Event] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)   # standard metric -> why this core has none
+    perf_table: str = ""
     path: Path | None = None
+
+    @property
+    def is_arm(self) -> bool:
+        """An Arm map (raw events written rNN, no PMU format fields beyond `event`)."""
+        return bool(self.arm) or (self.pmu is None and any(e.kind == "core" for e in self.events.values()))
+
+    def absent(self, name: str) -> str:
+        """Why a standard metric has no value under this map ('' when the map defines it)."""
+        if name in self.metrics:
+            return ""
+        if name in self.unavailable:
+            return f"{NOT_ON_MICROARCH} ({self.title or self.name}): {self.unavailable[name]}"
+        return f"not in map {self.name!r}: it has no event for it"
 
     def matches(self, cpu: CpuId) -> bool:
         """True when this map's [match] patterns cover the CPU, as perf's mapfile would."""
-        if cpu.perf_id:
-            # perf compares patterns with a stepping to the full id and the others to the id without it;
-            # a pattern can only fully match one of the two shapes, so trying both is the same rule.
-            full = cpu.perf_id
-            short = full.rsplit("-", 1)[0] if cpu.stepping is not None else full
-            if any(re.fullmatch(p, full, flags=re.IGNORECASE) or re.fullmatch(p, short, flags=re.IGNORECASE)
-                   for p in self.x86):
-                return True
-        if cpu.midr_key:
-            return any(p.lower() == cpu.midr_key for p in self.arm)
-        return False
+        return identity_matches(cpu, self.x86, self.arm)
 
     def select(self, names: list[str] | None) -> list[Event]:
-        """The events to count: the named ones (metrics expand to their events), or all of them."""
+        """The events to count: the named ones (metrics expand to their events), or all of them.
+
+        A standard metric this map lacks selects nothing (it is reported as absent, with `absent`'s
+        reason); any other unknown name is an error.
+        """
         if not names:
             return list(self.events.values())
         chosen: list[str] = []
@@ -165,7 +200,7 @@ class EventMap:
                 chosen += [e for e in self.metrics[n].formula.names if e not in chosen]
             elif n in self.events:
                 chosen += [] if n in chosen else [n]
-            else:
+            elif n not in STANDARD_METRICS:
                 raise EventMapError(f"event or metric {n!r} is not in map {self.name!r} (try: hwprof events show {self.name})")
         return [self.events[n] for n in chosen if n in self.events]
 
@@ -190,7 +225,7 @@ def _parse_event(d: dict, where: str) -> Event:
 
 def available(directory: Path | None = None) -> list[str]:
     """Names of every map file in the events folder."""
-    return sorted(p.stem for p in (directory or events_dir()).glob("*.toml"))
+    return sorted(p.stem for p in (directory or events_dir()).glob("*.toml") if p.stem != CATALOGUE)
 
 
 def load(name: str, directory: Path | None = None, _seen: tuple = ()) -> EventMap:
@@ -205,27 +240,98 @@ def load(name: str, directory: Path | None = None, _seen: tuple = ()) -> EventMa
     result = EventMap(name=raw.get("name", name), title=raw.get("title", ""), pmu=raw.get("pmu"),
                       gp_counters=int(raw.get("gp_counters", 4)), abstract=bool(raw.get("abstract", False)),
                       extends=list(raw.get("extends", [])), x86=list(raw.get("match", {}).get("x86", [])),
-                      arm=list(raw.get("match", {}).get("arm", [])), sources=list(raw.get("sources", [])), path=path)
+                      arm=list(raw.get("match", {}).get("arm", [])), sources=list(raw.get("sources", [])),
+                      perf_table=str(raw.get("perf_table", "")), path=path)
     for parent_name in result.extends:
         parent = load(parent_name, directory, _seen + (name,))
         result.events.update(parent.events)
         result.metrics.update(parent.metrics)
+        result.unavailable.update(parent.unavailable)
         result.pmu = result.pmu if "pmu" in raw else parent.pmu
     for d in raw.get("event", []):
         ev = _parse_event(d, str(path))
         result.events[ev.name] = ev
     for d in raw.get("metric", []):
         result.metrics[d["name"]] = Metric(d["name"], Formula(d["formula"]), d.get("unit", ""), d.get("desc", ""))
+        result.unavailable.pop(d["name"], None)
+    # This file's own word wins: a metric it says the core lacks is dropped even if a parent defines it.
+    for metric, why in (raw.get("unavailable") or {}).items():
+        result.metrics.pop(metric, None)
+        result.unavailable[metric] = str(why)
     return result
 
 
-def for_cpu(cpu: CpuId, directory: Path | None = None) -> EventMap:
-    """The map for this CPU: the first concrete map that matches, else the generic one."""
-    for name in available(directory):
-        m = load(name, directory)
-        if not m.abstract and name != GENERIC and m.matches(cpu):
-            return m
-    return load(GENERIC, directory)
+def candidates(cpu: CpuId, directory: Path | None = None) -> list[EventMap]:
+    """Every concrete map that matches this identity (two on a hybrid CPU: one per core PMU)."""
+    return [m for m in (load(n, directory) for n in available(directory))
+            if not m.abstract and m.name != GENERIC and m.matches(cpu)]
+
+
+def for_cpu(cpu: CpuId, directory: Path | None = None, core_pmu: str | None = None) -> EventMap:
+    """The map for this CPU, else the generic one.
+
+    Where two maps match one identity (a hybrid CPU), `core_pmu` (the core PMU whose CPUs hold the
+    pinned CPU, e.g. cpu_atom) chooses; without it the first map is taken, as perf's default PMU would.
+    """
+    found = candidates(cpu, directory)
+    if core_pmu:
+        found = [m for m in found if m.pmu == core_pmu] or found
+    return found[0] if found else load(GENERIC, directory)
+
+
+def for_logical_cpu(index: int, directory: Path | None = None, sysfs: Path = SYSFS_PMUS,
+                    cpuinfo: str | None = None) -> EventMap:
+    """The map for logical CPU `index` of this machine: its own identity, and its core PMU on a hybrid CPU."""
+    return for_cpu(identify(index, cpuinfo), directory, core_pmu_of(index, sysfs))
+
+
+def microarch_name(cpu: CpuId, emap: EventMap | None = None, directory: Path | None = None) -> str:
+    """What to call the CPU's microarchitecture: its map's name, else perf's table name, else 'unknown'."""
+    if emap is not None and emap.name != GENERIC:
+        return emap.name
+    return microarch_of(cpu, directory) or "unknown"
+
+
+def identity_report(cpu: CpuId, directory: Path | None = None) -> dict:
+    """For one CPU identity: perf's table, the microarchitecture name and every map (one per core PMU) that applies."""
+    maps = candidates(cpu, directory)
+    table = microarch_of(cpu, directory)
+    return {"key": cpu.key, "model_name": cpu.model_name, "arch": cpu.arch, "perf_table": table,
+            "microarch": maps[0].name if maps else (table or "unknown"),
+            "maps": [{"name": m.name, "title": m.title, "pmu": m.pmu or "", "perf_table": m.perf_table,
+                      "unavailable": sorted(m.unavailable)} for m in maps]}
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    """One row of perf's mapfile: an identity pattern and the pmu-events table it selects."""
+
+    arch: str          # x86 | arm
+    pattern: str       # x86: regex over the perf id; arm: implementer:part
+    table: str
+
+
+def catalogue(directory: Path | None = None) -> tuple[CatalogueRow, ...]:
+    """perf's mapfile rows (events/cpus.toml), in order; empty when the file is absent."""
+    path = (directory or events_dir()) / f"{CATALOGUE}.toml"
+    if not path.exists():
+        return ()
+    return _catalogue(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _catalogue(path: Path, mtime: int) -> tuple[CatalogueRow, ...]:
+    raw = _raw(path)
+    return tuple([CatalogueRow("x86", r["pattern"], r["table"]) for r in raw.get("x86", [])]
+                 + [CatalogueRow("arm", r["midr"].lower(), r["table"]) for r in raw.get("arm", [])])
+
+
+def microarch_of(cpu: CpuId, directory: Path | None = None) -> str:
+    """The name of the CPU's microarchitecture as perf's tables call it ('' when perf knows none)."""
+    for row in catalogue(directory):
+        if identity_matches(cpu, [row.pattern] if row.arch == "x86" else [], [row.pattern] if row.arch == "arm" else []):
+            return row.table
+    return ""
 
 
 def lint(directory: Path | None = None) -> list[str]:
@@ -247,7 +353,13 @@ def lint(directory: Path | None = None) -> list[str]:
                     if n in seen:
                         problems.append(f"{name}: duplicate {section} {n!r}")
                     seen.add(n)
+            resolved = load(name, directory)
+            fields = ARM_FIELDS if resolved.is_arm else X86_FIELDS
             for d in raw.get("event", []):
+                for key in list(d.get("encoding") or {}) + list(d.get("raw") or {}):
+                    if key not in fields:
+                        problems.append(f"{name}: event {d.get('name')}: encoding field {key!r} is not a perf "
+                                        f"format field ({', '.join(fields)})")
                 kind = d.get("kind", "core")
                 if kind not in KINDS:
                     problems.append(f"{name}: event {d.get('name')}: unknown kind {kind!r}")
@@ -262,7 +374,14 @@ def lint(directory: Path | None = None) -> list[str]:
                     re.compile(pattern)
                 except re.error as exc:
                     problems.append(f"{name}: bad x86 pattern {pattern!r}: {exc}")
-            resolved = load(name, directory)
+            for metric in raw.get("unavailable") or {}:
+                if metric not in STANDARD_METRICS:
+                    problems.append(f"{name}: [unavailable] {metric!r} is not a standard metric "
+                                    f"({', '.join(STANDARD_METRICS)})")
+                if metric in {d.get("name") for d in raw.get("metric", [])}:
+                    problems.append(f"{name}: {metric!r} is both defined and listed as unavailable")
+            if not isinstance(raw.get("perf_table", ""), str):
+                problems.append(f"{name}: perf_table must be a string")
             for metric in resolved.metrics.values():
                 for n in metric.formula.names:
                     if n not in resolved.events:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from hwprof import backends, events, pinning, runtimes, workloads
 from hwprof.backends import Pass, Probe
-from hwprof.data.cpu import identify
 from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder
 from hwprof.runtimes import Job, Outcome, Prepared
@@ -96,7 +95,7 @@ class Collector:
     def __init__(self, config):
         self.config = config
         self.cpu = pinning.choose_cpu(config.cpu)
-        self.emap = events.load(config.event_map) if config.event_map else events.for_cpu(identify(self.cpu))
+        self.emap = events.load(config.event_map) if config.event_map else events.for_logical_cpu(self.cpu)
         options = {"geometry": dict(config.sim_geometry)} if config.backend == "cachegrind" else {}
         self.backend = backends.get(config.backend, cpu=self.cpu, **options)
         # A simulator counts its own events: -e names them (or its metrics), not the CPU's.
@@ -106,6 +105,11 @@ class Collector:
         every = {**self.emap.metrics, **self.metric_map.metrics}
         self.metrics = {n: m for n, m in every.items()
                         if not config.events or n in config.events or set(m.formula.names) <= chosen}
+        # Standard metrics asked for (or, asking for nothing, the ones the map says its core lacks) that no
+        # map here defines: each gets a row saying why, never silence and never 0.
+        wanted = [n for n in config.events if n in events.STANDARD_METRICS] if config.events \
+            else list(self.emap.unavailable)
+        self.absent = {n: self.emap.absent(n) for n in wanted if n not in every}
         self.runtime = runtimes.get(config.runtime, opt_level=config.opt_level)
         self.runtime_version = self.runtime.probe()
         if config.mode not in self.runtime.modes:
@@ -135,7 +139,7 @@ class Collector:
         self.builder = RecordBuilder(
             self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
             config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
-            self.probe.missing, config.sweep)
+            self.probe.missing, config.sweep, self.absent)
         self._timeline: list[dict] = []
 
     def _counted_phases(self, wanted: tuple[str, ...]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ class RecordBuilder:
     metrics: dict[str, Metric]
     missing: dict[str, str]
     sweep: str = ""
+    absent: dict[str, str] | None = None    # standard metrics no map here defines -> why
 
     def record(self, rep, phase, name, kind, value, unit, status=schema.OK, boundary="", running_pct=None, note="",
                iteration=0) -> Record:
@@ -82,4 +83,7 @@ class RecordBuilder:
             else:
                 out.append(self.record(rep, phase, name, schema.METRIC, value, source.unit, boundary=boundary,
                                        iteration=iteration))
+        for name, why in (self.absent or {}).items():
+            out.append(self.record(rep, phase, name, schema.METRIC, None, "", schema.UNAVAILABLE, boundary, note=why,
+                                   iteration=iteration))
         return out

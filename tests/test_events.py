@@ -42,6 +42,17 @@ def test_every_concrete_map_has_the_core_metrics():
         assert {"ipc", "branch_miss_rate", "branch_mpki", "l1d_miss_rate"} <= set(m.metrics), name
 
 
+def test_every_cpu_map_defines_each_standard_metric_or_says_why_not():
+    for name in events.available():
+        m = events.load(name)
+        if m.abstract or name == events.GENERIC:
+            continue
+        for metric in events.STANDARD_METRICS:
+            assert (metric in m.metrics) != (metric in m.unavailable), (name, metric)
+        for metric, why in m.unavailable.items():
+            assert len(why) > 20 and "TODO" not in why, (name, metric, why)
+
+
 def _write(tmp_path, name, text):
     (tmp_path / f"{name}.toml").write_text(textwrap.dedent(text))
 
@@ -142,7 +153,22 @@ def arm(impl, part):
     (intel(0x9E, 10), "skylake"),        # the study's i7-8700 (Coffee Lake)
     (intel(0x5E, 3), "skylake"),         # Skylake client
     (intel(0x7E, 5), "icelake"),         # Ice Lake client
-    (intel(0xA7, 1), "icelake"),         # Rocket Lake, this project's VMs
+    (intel(0xA7, 1), "rocketlake"),      # Rocket Lake, once this project's VMs
+    (intel(0x55, 4), "skylakex"),        # Skylake-SP
+    (intel(0x55, 7), "cascadelakex"),    # Cascade Lake: same model, later stepping
+    (intel(0x6A, 6), "icelakex"),        # Ice Lake-SP
+    (intel(0x8F, 8), "sapphirerapids"),
+    (intel(0xCF, 2), "emeraldrapids"),   # this project's CI machines
+    (intel(0xAD, 1), "graniterapids"),
+    (intel(0xAA, 4), "meteorlake"),      # hybrid: the P-core map when no PMU says otherwise
+    (amd(26, 0x44), "zen5"),
+    (amd(26, 0x50), "generic"),          # family 0x1A models the kernel gives to Zen 6: not Zen 5
+    (arm(0x41, 0xD40), "neoverse-v1"),   # Graviton3
+    (arm(0x41, 0xD4F), "neoverse-v2"),   # Graviton4, Grace
+    (arm(0x41, 0xD49), "neoverse-n2"),
+    (arm(0x41, 0xD08), "cortex-a57"),    # Cortex-A72 (Raspberry Pi 4) shares perf's cortex-a57-a72 table
+    (arm(0x41, 0xD0B), "cortex-a76"),    # Raspberry Pi 5
+    (arm(0x41, 0xD42), "cortex-a78ae"),  # Jetson Orin
     (intel(0x97, 2), "alderlake"),       # Alder Lake
     (amd(23, 0x31), "zen2"),
     (amd(25, 0x21), "zen3"),
@@ -164,3 +190,182 @@ def test_table_one_metrics_on_the_study_cpu():
     assert m.metrics["dsb_miss_rate"].formula.evaluate({"IDQ.MITE_UOPS": 1, "IDQ.DSB_UOPS": 3}) == 0.25
     dsb = m.events["IDQ.DSB_UOPS"]
     assert dict(dsb.encoding)["event"] == 0x79 and dict(dsb.encoding)["umask"] == 0x08
+
+
+def test_emerald_rapids_has_the_dsb_columns_and_says_which_l1i_columns_it_lacks():
+    m = events.for_cpu(intel(0xCF, 2))
+    assert {"dsb_misses", "dsb_hits", "dsb_miss_rate"} <= set(m.metrics)
+    for metric in ("l1i_misses", "l1i_hits", "dsb_to_l1i_ref_ratio"):
+        assert metric not in m.metrics
+        assert m.absent(metric).startswith(events.NOT_ON_MICROARCH)
+    # The proxy exists, under its own name only.
+    assert "l1i_code_requests" in m.metrics and "L2_RQSTS.ALL_CODE_RD" in m.metrics["l1i_code_requests"].formula.names
+    assert events.load("generic").absent("dsb_misses").startswith("not in map 'generic'")
+
+
+@pytest.mark.parametrize("model", [0x97, 0x9A, 0xB7, 0xBA, 0xBF, 0xAA, 0xAC])
+def test_hybrid_cpus_get_the_map_of_the_pinned_cores_pmu(model):
+    cpu = intel(model, 2)
+    found = {m.pmu: m.name for m in events.candidates(cpu)}
+    assert set(found) == {"cpu_core", "cpu_atom"}
+    assert events.for_cpu(cpu, core_pmu="cpu_atom").name == found["cpu_atom"]
+    assert events.for_cpu(cpu, core_pmu="cpu_core").name == found["cpu_core"]
+    # E-cores have no decoded-uop cache: their map says so instead of borrowing the P-core's DSB events.
+    atom = events.load(found["cpu_atom"])
+    assert "dsb_miss_rate" in atom.unavailable and "l1i_miss_rate" in atom.metrics
+
+
+def _sysfs_pmu(root, name, cpus):
+    (root / name / "format").mkdir(parents=True)
+    (root / name / "format" / "event").write_text("config:0-7\n")
+    (root / name / "cpus").write_text(cpus + "\n")
+
+
+HYBRID_CPUINFO = "\n\n".join(
+    f"processor\t: {i}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 151\nstepping\t: 2\n"
+    f"model name\t: 12th Gen Intel(R) Core(TM) i9-12900K" for i in range(4))
+TX2_CPUINFO = "\n\n".join(
+    f"processor\t: {i}\nCPU implementer\t: {impl}\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: {part}\n"
+    f"CPU revision\t: 0" for i, (impl, part) in enumerate([("0x41", "0xd07"), ("0x4e", "0x003"), ("0x4e", "0x003"),
+                                                             ("0x41", "0xd07")]))
+
+
+def test_logical_cpu_map_follows_sysfs_core_pmus_documented_layout(tmp_path, monkeypatch):
+    """sysfs-bus-event_source-devices: hybrid PMUs list their CPUs. CPUs 0-1 P-cores, 2-3 E-cores."""
+    monkeypatch.delenv("HWPROF_CPU_ID", raising=False)
+    _sysfs_pmu(tmp_path, "cpu_core", "0-1")
+    _sysfs_pmu(tmp_path, "cpu_atom", "2-3")
+    picks = [events.for_logical_cpu(i, sysfs=tmp_path, cpuinfo=HYBRID_CPUINFO).name for i in range(4)]
+    assert picks == ["alderlake", "alderlake", "alderlake-atom", "alderlake-atom"]
+    # A Jetson TX2: each CPU's own MIDR picks its map (Denver 2 or Cortex-A57).
+    tx2 = [events.for_logical_cpu(i, sysfs=tmp_path / "none", cpuinfo=TX2_CPUINFO).name for i in range(4)]
+    assert tx2 == ["cortex-a57", "denver2", "denver2", "cortex-a57"]
+
+
+def _x86_ids():
+    for vendor, families in (("GenuineIntel", (6, 18, 19)), ("AuthenticAMD", (23, 25, 26))):
+        for family in families:
+            for model in range(256):
+                for stepping in (None, 0, 5, 0xB):
+                    yield CpuId("x86_64", vendor=vendor, family=family, model=model, stepping=stepping)
+
+
+def test_maps_agree_with_perfs_mapfile_on_every_x86_identity():
+    """Wherever perf picks table T (cpus.toml, first match), hwprof picks a map made from T, and only then."""
+    maps = [events.load(n) for n in events.available()]
+    maps = [m for m in maps if not m.abstract and m.name != events.GENERIC]
+    tables = {m.perf_table for m in maps} - {""}
+    checked = 0
+    for cpu in _x86_ids():
+        table = events.microarch_of(cpu)
+        chosen = [m for m in maps if m.matches(cpu)]
+        assert all(m.perf_table == table for m in chosen), (cpu.perf_id, table, [m.name for m in chosen])
+        if table in tables:
+            assert chosen, (cpu.perf_id, table)
+            checked += 1
+    assert checked > 2000
+
+
+def test_maps_agree_with_perfs_mapfile_on_every_arm_row():
+    maps = [m for m in (events.load(n) for n in events.available()) if m.arm]
+    rows = [r for r in events.catalogue() if r.arch == "arm"]
+    assert len(rows) > 20
+    for row in rows:
+        impl, part = (int(x, 16) for x in row.pattern.split(":"))
+        chosen = [m for m in maps if m.matches(arm(impl, part))]
+        assert all(m.perf_table == row.table for m in chosen), (row, [m.name for m in chosen])
+        if any(m.perf_table == row.table for m in maps if m.perf_table):
+            assert chosen, row
+
+
+def test_catalogue_names_cpus_no_map_covers():
+    assert events.microarch_of(intel(0x3F, 2)) == "haswellx"
+    assert events.microarch_name(intel(0x3F, 2), events.load("generic")) == "haswellx"
+    assert events.microarch_name(intel(0x01, 0), events.load("generic")) == "unknown"
+    assert events.microarch_name(intel(0xCF, 2), events.for_cpu(intel(0xCF, 2))) == "emeraldrapids"
+
+
+def test_unavailable_section_rules(tmp_path):
+    _write(tmp_path, "p", """
+        name = "p"
+        abstract = true
+        pmu = "cpu"
+        [[event]]
+        name = "A"
+        encoding = { event = 0x10 }
+        [[metric]]
+        name = "l1i_hits"
+        formula = "A"
+        """)
+    _write(tmp_path, "c", """
+        name = "c"
+        extends = ["p"]
+        [match]
+        x86 = ["GenuineIntel-6-9E"]
+        [unavailable]
+        l1i_hits = "this core counts no L1I hits at all, whatever its parent says"
+        """)
+    m = events.load("c", tmp_path)
+    assert "l1i_hits" not in m.metrics and m.absent("l1i_hits").startswith(events.NOT_ON_MICROARCH)
+    assert events.lint(tmp_path) == []
+    _write(tmp_path, "bad", """
+        name = "bad"
+        pmu = "cpu"
+        [[event]]
+        name = "A"
+        encoding = { event = 0x10, umaks = 0x1 }
+        [[metric]]
+        name = "dsb_hits"
+        formula = "A"
+        [unavailable]
+        dsb_hits = "both defined and unavailable"
+        not_a_metric = "no such standard metric"
+        """)
+    problems = "\n".join(events.lint(tmp_path))
+    assert "encoding field 'umaks' is not a perf format field" in problems
+    assert "'dsb_hits' is both defined and listed as unavailable" in problems
+    assert "'not_a_metric' is not a standard metric" in problems
+
+
+def test_selecting_a_standard_metric_the_map_lacks_is_not_an_error():
+    generic = events.load("generic")
+    assert generic.select(["dsb_misses", "ipc"]) == generic.select(["ipc"])
+    with pytest.raises(EventMapError, match="not in map"):
+        generic.select(["dsb_missez"])
+
+
+@pytest.mark.parametrize("text, key, arch", [
+    ("GenuineIntel-6-CF-2", "GenuineIntel-6-CF-2", "x86_64"),
+    ("AuthenticAMD-26-44", "AuthenticAMD-26-44", "x86_64"),
+    ("0x00000000410fd0c0", "0x41:0xd0c", "aarch64"),
+    ("0x413fd0c1", "0x41:0xd0c", "aarch64"),
+    ("0x41:0xd4f", "0x41:0xd4f", "aarch64"),
+])
+def test_identity_strings_parse_as_perf_writes_them(text, key, arch):
+    from hwprof.data.cpu import parse_identity
+
+    cpu = parse_identity(text)
+    assert cpu.key == key and cpu.arch == arch
+
+
+@pytest.mark.parametrize("text", ["", "intel", "GenuineIntel-6", "Foo-6-CF", "0x0000000000000000", "0x41:zz",
+                                  "GenuineIntel-6-XYZ"])
+def test_malformed_identities_are_one_line_errors(text):
+    from hwprof.data.cpu import IdentityError, parse_identity
+
+    with pytest.raises(IdentityError) as err:
+        parse_identity(text)
+    assert "\n" not in str(err.value)
+
+
+def test_forced_identity_applies_to_every_cpu(monkeypatch):
+    from hwprof.data.cpu import identify
+
+    monkeypatch.setenv("HWPROF_CPU_ID", "GenuineIntel-6-9E-A")
+    assert identify(0).perf_id == identify(1).perf_id == "GenuineIntel-6-9E-A"
+    assert "forced" in identify(0).model_name
+    monkeypatch.setenv("HWPROF_CPU_ID", "nonsense")
+    from hwprof.data.cpu import IdentityError
+
+    with pytest.raises(IdentityError):
+        identify(0)

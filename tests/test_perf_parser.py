@@ -56,7 +56,8 @@ def test_core_pmu_choice_follows_the_measured_cpu_sysfs_documented_layout(tmp_pa
     """A Jetson TX2-like sysfs (one PMU per cluster, documented in sysfs-bus-event_source-devices): events
     for a task pinned to a Denver core go to the Denver PMU, generic ones too, so each opens once."""
     from hwprof import events
-    from hwprof.backends.perf import PerfBackend, parse_cpulist
+    from hwprof.backends.perf import PerfBackend
+    from hwprof.data.cpu import parse_cpulist
 
     assert parse_cpulist("0,3-5\n") == {0, 3, 4, 5}
     _pmu(tmp_path, "armv8_cortex_a57", "0,3-5")

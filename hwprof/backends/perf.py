@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hwprof.backends import BackendError, Count, Launch, Pass, Probe, phase_passes
 from hwprof.data import schema
+from hwprof.data.cpu import SYSFS_PMUS, core_pmus
 from hwprof.data.provenance import paranoid_level
 from hwprof.events import Event, EventMap
 from hwprof.native import PHASES
@@ -100,28 +101,6 @@ def probe_pmu(perf: str = "perf") -> tuple[bool, str]:
     return False, "no hardware PMU: perf reports <not supported> for cycles (typical of VMs and containers)"
 
 
-def parse_cpulist(text: str) -> set[int]:
-    """A kernel CPU list such as '0-3,8,10-11' as a set."""
-    cpus: set[int] = set()
-    for part in text.strip().split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            cpus.update(range(int(lo), int(hi) + 1))
-        elif part:
-            cpus.add(int(part))
-    return cpus
-
-
-def core_pmus(sysfs: Path = Path("/sys/bus/event_source/devices")) -> dict[str, set[int]]:
-    """Core PMUs that name their CPUs (hybrid x86: cpu_core/cpu_atom; Arm: one per cluster)."""
-    found = {}
-    for dev in sorted(sysfs.glob("*")):
-        cpus = dev / "cpus"
-        if cpus.is_file() and (dev / "format" / "event").exists():
-            found[dev.name] = parse_cpulist(cpus.read_text())
-    return found
-
-
 class PerfBackend:
     """Counts events with the real `perf stat`, enabling counters only inside the phase of each pass."""
 
@@ -129,7 +108,7 @@ class PerfBackend:
     simulated = False
 
     def __init__(self, cpu: int | None = None, use_aliases: bool = False, perf: str = "perf",
-                 sysfs: Path = Path("/sys/bus/event_source/devices")):
+                 sysfs: Path = SYSFS_PMUS):
         self.cpu = cpu
         self.use_aliases = use_aliases
         self.perf = perf

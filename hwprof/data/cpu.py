@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from dataclasses import asdict, dataclass
@@ -87,8 +88,57 @@ def parse_cpuinfo(text: str, arch: str | None = None) -> dict[int, CpuId]:
     return cpus
 
 
+OVERRIDE = "HWPROF_CPU_ID"   # force every logical CPU's identity (tests, or checking another machine's maps)
+_X86_ID = re.compile(r"([A-Za-z]+)-(\d+)-([0-9A-Fa-f]+)(?:-([0-9A-Fa-f]+))?")
+_MIDR = re.compile(r"0x[0-9A-Fa-f]{1,16}")
+_MIDR_KEY = re.compile(r"(0x[0-9A-Fa-f]{1,2}):(0x[0-9A-Fa-f]{1,3})")
+X86_VENDORS = ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls")
+
+
+class IdentityError(ValueError):
+    """A CPU identity string that is neither a perf x86 id nor an Arm MIDR."""
+
+
+def parse_identity(text: str) -> CpuId:
+    """A CpuId from perf's identity forms: x86 `GenuineIntel-6-CF-2` (family decimal, model and stepping hex)
+    or Arm `0x00000000410fd0c0` (MIDR_EL1, as perf's arm64 mapfile writes it) or `0x41:0xd0c`."""
+    text = text.strip()
+    if m := _X86_ID.fullmatch(text):
+        vendor, family, model, stepping = m.groups()
+        if vendor not in X86_VENDORS:
+            raise IdentityError(f"CPU identity {text!r}: unknown x86 vendor {vendor!r} "
+                                f"(known: {', '.join(v.strip() for v in X86_VENDORS)})")
+        return CpuId(arch="x86_64", model_name=f"{vendor} family {family} model 0x{int(model, 16):X}",
+                     vendor=vendor, family=int(family), model=int(model, 16),
+                     stepping=int(stepping, 16) if stepping else None)
+    if _MIDR.fullmatch(text):
+        value = int(text, 16)
+        implementer, part = (value >> 24) & 0xFF, (value >> 4) & 0xFFF
+        if implementer == 0:
+            raise IdentityError(f"CPU identity {text!r}: a MIDR with implementer 0 names no CPU")
+        return CpuId(arch="aarch64", model_name=f"Arm CPU 0x{implementer:02x}:0x{part:03x}", implementer=implementer,
+                     part=part, variant=(value >> 20) & 0xF, revision=value & 0xF)
+    if m := _MIDR_KEY.fullmatch(text):
+        implementer, part = int(m.group(1), 16), int(m.group(2), 16)
+        return CpuId(arch="aarch64", model_name=f"Arm CPU 0x{implementer:02x}:0x{part:03x}", implementer=implementer,
+                     part=part)
+    raise IdentityError(f"CPU identity {text!r} is not Vendor-Family-Model[-Stepping] (e.g. GenuineIntel-6-CF-2) "
+                        "or an Arm MIDR (e.g. 0x00000000410fd0c0 or 0x41:0xd0c)")
+
+
+def forced() -> CpuId | None:
+    """The identity HWPROF_CPU_ID forces on every CPU, or None (raises IdentityError when it is malformed)."""
+    text = os.environ.get(OVERRIDE, "").strip()
+    if not text:
+        return None
+    ident = parse_identity(text)
+    return CpuId(**{**asdict(ident), "model_name": f"{ident.model_name} (forced by {OVERRIDE})"})
+
+
 def identify(cpu: int | None = None, cpuinfo: str | None = None) -> CpuId:
-    """The identity of logical CPU `cpu` (default: the first) of this machine."""
+    """The identity of logical CPU `cpu` (default: the first) of this machine, unless HWPROF_CPU_ID forces one."""
+    if cpuinfo is None and (override := forced()) is not None:
+        return override
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -104,3 +154,33 @@ def identify(cpu: int | None = None, cpuinfo: str | None = None) -> CpuId:
     if not found.model_name and found.midr_key:
         found = CpuId(**{**asdict(found), "model_name": f"Arm CPU {found.midr_key}"})
     return found
+
+
+SYSFS_PMUS = Path("/sys/bus/event_source/devices")
+
+
+def parse_cpulist(text: str) -> set[int]:
+    """A kernel CPU list such as '0-3,8,10-11' as a set."""
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            cpus.update(range(int(lo), int(hi) + 1))
+        elif part:
+            cpus.add(int(part))
+    return cpus
+
+
+def core_pmus(sysfs: Path = SYSFS_PMUS) -> dict[str, set[int]]:
+    """Core PMUs that name their CPUs (hybrid x86: cpu_core/cpu_atom; Arm: one per cluster)."""
+    found = {}
+    for dev in sorted(sysfs.glob("*")):
+        cpus = dev / "cpus"
+        if cpus.is_file() and (dev / "format" / "event").exists():
+            found[dev.name] = parse_cpulist(cpus.read_text())
+    return found
+
+
+def core_pmu_of(cpu: int, sysfs: Path = SYSFS_PMUS) -> str | None:
+    """The core PMU whose CPUs hold logical CPU `cpu` (cpu_core, cpu_atom, armv8_pmuv3_0, ...), or None."""
+    return next((name for name, cpus in core_pmus(sysfs).items() if cpu in cpus), None)
