@@ -23,15 +23,57 @@ def _size_bytes(text: str) -> int:
     units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
     t = text.strip().lower().removesuffix("ib").removesuffix("b")
     try:
-        return int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
+        value = int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
     except (ValueError, KeyError):
         fail(f"--memory-limit {text!r} is not a size (e.g. 4GiB, 512MiB)")
+    if value < 1 << 16:
+        fail(f"--memory-limit {text!r}: a limit must be at least one wasm page (64KiB)")
+    return value
 
 
-@app.command()
+def _workloads_help() -> str:
+    """The bundled workloads by suite, for the help text (read from the catalogue, so it never goes stale)."""
+    try:
+        from hwprof import workloads as wl
+
+        by_suite: dict[str, list[str]] = {}
+        for name, spec in sorted(wl.catalogue()["workload"].items()):
+            by_suite.setdefault(spec.get("suite", "other"), []).append(name)
+    except Exception:          # the help must show even where the catalogue cannot be read
+        return "a bundled workload (hwprof workloads list)"
+    shown = "; ".join(f"{suite}: {', '.join(names)}" for suite, names in by_suite.items())
+    return f"A bundled workload ({shown}) or a path to a .wasm."
+
+
+def _dirs(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """--dir HOST[::GUEST] (the wasmtime CLI's spelling) or HOST[:GUEST], each host an existing folder."""
+    out = []
+    for item in items:
+        host, sep, guest = item.partition("::")
+        if not sep:
+            host, _, guest = item.partition(":")
+        if not Path(host).is_dir():
+            fail(f"--dir {host!r} is not a folder")
+        out.append((str(Path(host).resolve()), guest or host))
+    return tuple(out)
+
+
+def _env(items: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--env {item!r} must look like KEY=VALUE")
+        out.append((key, value))
+    return tuple(out)
+
+
+@app.command(context_settings={"allow_interspersed_args": True})
 def collect(
-    workload: str = typer.Argument(..., help="A bundled workload (2mm, gemm, atax) or a path to a .wasm with _start."),
-    runtime: str = typer.Option("wasmtime", "--runtime", "-r", help="Runtime target."),
+    workload: str = typer.Argument(..., help=_workloads_help()),
+    args: Optional[list[str]] = typer.Argument(None, help="After --: the module's arguments (with --invoke: the "
+                                                          "export's numeric arguments)."),
+    runtime: str = typer.Option("wasmtime", "--runtime", "-r", help="Runtime target (hwprof doctor lists them)."),
     size: Optional[str] = typer.Option(None, "--size", "-s",
                                        help="Size: PolyBench preset mini..extralarge (default medium) or the workload's own."),
     backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
@@ -48,7 +90,20 @@ def collect(
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
     mode: str = typer.Option("cold", "--mode", help="cold: a fresh process per run; warm: one compile, many runs."),
     invocations: int = typer.Option(50, "--invocations", min=1, help="warm: invocations per process."),
-    dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[:GUEST] (repeatable)."),
+    dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[::GUEST] (or HOST:GUEST; "
+                                                     "repeatable)."),
+    env: list[str] = typer.Option([], "--env", help="KEY=VALUE in the module's environment (repeatable; empty "
+                                                    "otherwise)."),
+    stdin: Optional[Path] = typer.Option(None, "--stdin", help="A file for the module's standard input (default: "
+                                                               "empty)."),
+    invoke: str = typer.Option("", "--invoke", help="Call this export instead of _start; its numeric arguments "
+                                                    "follow -- (as wasmtime run --invoke)."),
+    unknown_imports: str = typer.Option("", "--unknown-imports", help="trap: imports nobody defines become "
+                                                                      "functions that trap when called."),
+    wasm_feature: list[str] = typer.Option([], "--wasm-feature", help="Enable a wasm proposal (repeatable): "
+                                           "exceptions, tail-call, simd, relaxed-simd, threads, memory64, "
+                                           "multi-memory, function-references, gc. Those a module needs are "
+                                           "enabled anyway."),
     count_phases: list[str] = typer.Option([], "--count-phases",
                                            help="Count events only in these phases (comma-separated or repeated; "
                                                 "the others get wall times only, from one process)."),
@@ -60,6 +115,7 @@ def collect(
     from hwprof.collect import CollectConfig, CollectError
     from hwprof.collect import collect as run_collect
     from hwprof.data.paths import default_results
+    from hwprof.workloads.module import FEATURES
 
     geometry = []
     for item in sim_cache:
@@ -68,19 +124,24 @@ def collect(
         geometry.append(tuple(item.split("=", 1)))
     if mode not in ("cold", "warm"):
         fail(f"--mode {mode!r}: choose cold or warm")
-    preopens = []
-    for item in dirs:
-        host, _, guest = item.partition(":")
-        if not Path(host).is_dir():
-            fail(f"--dir {host!r} is not a folder")
-        preopens.append((str(Path(host).resolve()), guest or host))
+    if stdin is not None and not stdin.is_file():
+        fail(f"--stdin {str(stdin)!r} is not a file")
+    if unknown_imports not in ("", "trap"):
+        fail(f"--unknown-imports {unknown_imports!r}: the one policy is trap")
+    for feature in wasm_feature:
+        if feature not in FEATURES:
+            fail(f"--wasm-feature {feature!r} is not a proposal hwprof knows (choose from: {', '.join(FEATURES)})")
+    args = list(args or [])
     config = CollectConfig(
         workload=workload, runtime=runtime, size=size, backend=backend,
         events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
-        dirs=tuple(preopens), mode=mode, invocations=invocations,
-        count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()))
+        dirs=_dirs(dirs), mode=mode, invocations=invocations,
+        count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()),
+        args=() if invoke else tuple(args), invoke_args=tuple(args) if invoke else (), env=_env(env),
+        stdin=stdin.resolve() if stdin else None, invoke=invoke, unknown_imports=unknown_imports,
+        features=tuple(wasm_feature))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
         result = run_collect(config, progress=progress)
@@ -92,22 +153,28 @@ def collect(
     if as_json:
         typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
                                "run_files": [str(p) for p in result.run_files], "notes": result.notes,
+                               "disturbed": result.disturbed,
                                "provenance": result.provenance, "summary": [s.to_dict() for s in summaries]},
                               indent=1, default=str))
         return
     p = result.provenance
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-    title = (f"{p['workload']} ({p['size'] or 'user module'}) on {p['runtime']} {p['runtime_version']} "
+    given = f" [{p['input']}]" if p.get("input") else ""
+    title = (f"{p['workload']} ({p['size'] or 'user module'}){given} on {p['runtime']} {p['runtime_version']} "
              f"[{p['runtime_flags'].split(';')[0]}], backend {p['backend']}, CPU {p['cpu_index']} "
              f"({p['cpu']}, map {p['event_map']}), {config.repetitions} repetitions")
     typer.echo(table.render(summaries, title))
+    if result.disturbed:
+        typer.echo(f"disturbed: {result.disturbed} of {config.repetitions} repetitions flagged by their noise record "
+                   "(kept in the store; `disturbed` in their provenance says why)")
     typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
 
 
 @app.command()
 def campaign(
-    spec: Path = typer.Argument(..., help="Campaign spec (TOML): workloads x sizes x targets x backend x modes."),
+    spec: Path = typer.Argument(..., help="Campaign spec (TOML): workloads x sizes x targets x backend x modes; "
+                                          "or the name of a shipped one (quick, study, table1, table1-sim)."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results folder (default results/<campaign name>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted campaign in its results folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and the run budget, run nothing."),
@@ -117,14 +184,17 @@ def campaign(
     """Run a characterization campaign: seeded random order, adaptive repetitions (to a 2% CI by default), resumable."""
     from hwprof.campaign import CampaignError, SpecError, load, run_campaign
     from hwprof.campaign.display import progress_line, summary
-    from hwprof.data.paths import REPO_ROOT
+    from hwprof.data.paths import campaigns_dir, results_root
     from hwprof.data.store import StoreError
 
+    shipped = campaigns_dir() / f"{spec}.toml"
+    if not spec.exists() and spec.suffix != ".toml" and shipped.exists():
+        spec = shipped
     try:
         plan = load(spec)
     except SpecError as exc:
         fail(str(exc))
-    folder = results or REPO_ROOT / "results" / plan.name
+    folder = results or results_root() / plan.name
     if dry_run:
         for cell in plan.cells:
             r = cell.repetitions
@@ -151,7 +221,8 @@ def campaign(
         typer.echo(json.dumps({"name": result.name, "campaign_id": result.campaign_id, "results": str(folder),
                                "state": result.state, "runs_this_time": result.runs_this_time,
                                "runs_total": result.runs_total, "seconds": result.seconds,
-                               "failures": result.failures, "cells": result.cells}, indent=1))
+                               "failures": result.failures, "disturbed": result.disturbed, "cells": result.cells},
+                              indent=1))
     else:
         typer.echo(summary(result))
         typer.echo(f"stored: {folder}; `hwprof report {folder}` draws the figures")

@@ -15,6 +15,7 @@ from hwprof.data.cpu import core_pmu_of, identify
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, new_id, stamp
 from hwprof.measure import Collector
+from hwprof.workloads.module import ModuleError
 
 
 class CollectError(Exception):
@@ -45,6 +46,13 @@ class CollectConfig:
     keep_workdir: bool = False
     sweep: str = ""                         # the sweep point these runs belong to, copied onto every row
     count_phases: tuple[str, ...] = ()      # phases that get counters (default all; the last always does)
+    args: tuple[str, ...] = ()              # the module's arguments (after the workload's own)
+    env: tuple[tuple[str, str], ...] = ()   # its environment (empty unless given)
+    stdin: Path | None = None               # a file for its standard input (default: empty)
+    invoke: str = ""                        # call this export instead of _start
+    invoke_args: tuple[str, ...] = ()       # the export's numeric arguments
+    unknown_imports: str = ""               # "trap": imports nobody defines trap when called
+    features: tuple[str, ...] = ()          # wasm proposals to enable (those the module needs are added)
 
 
 @dataclass
@@ -56,13 +64,14 @@ class CollectResult:
     notes: list[str] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     run_files: list[Path] = field(default_factory=list)
+    disturbed: int = 0                  # repetitions flagged by their noise record (kept in the store)
 
 
 def open_collector(config: CollectConfig) -> Collector:
     """Plan a collect (target, workload build, backend, passes), or say in one line why it cannot run."""
     try:
         return Collector(config)
-    except (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError,
+    except (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError, ModuleError,
             events.EventMapError, pinning.PinningError) as exc:
         raise CollectError(str(exc)) from None
 
@@ -74,7 +83,9 @@ def describe(col: Collector) -> dict:
                  "backend_version": col.probe.version, "runtime": col.runtime.name,
                  "runtime_version": col.runtime_version, "runtime_flags": col.flags(), "workload": col.workload.name,
                  "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": col.config.mode,
-                 "passes": len(col.prepare_passes) + len(col.passes)})
+                 "passes": len(col.prepare_passes) + len(col.passes), "inputs": col.inputs.to_dict(),
+                 "input": col.inputs.label(), "wasm_features": list(col.features),
+                 "memory_limit": col.config.memory_limit, "timeout_s": col.config.timeout})
     return prov
 
 
@@ -99,8 +110,11 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
             done = col.repetition(rep, root)
             failure = done.failure
             if rep >= 0 or failure:
-                run_prov = {**prov, "pinning": done.pinning,
-                            "timestamp_end": stamp()}
+                run_prov = {**prov, "pinning": done.pinning, "noise": done.noise,
+                            "disturbed": done.noise.get("disturbed", ""), "timestamp_end": stamp()}
+                if rep >= 0 and run_prov["disturbed"]:
+                    result.disturbed += 1
+                    progress(f"repetition {rep + 1} disturbed: {run_prov['disturbed']} (kept, flagged)")
                 result.run_files.append(store.write_run(session, run_prov, done.records, timeline=done.timeline))
                 result.records += done.records
             if failure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-from hwprof import events, pinning, runtimes
+from hwprof import events, noise, pinning, runtimes
 from hwprof.backends import BackendError
 from hwprof.backends.perf import probe_pmu
 from hwprof.data import provenance
@@ -33,6 +33,7 @@ def diagnose(cpu: int | None = None) -> dict:
         "perf": {"version": provenance.perf_version(), "paranoid": provenance.paranoid_level()},
         "valgrind": provenance.tool_version(["valgrind", "--version"]),
         "runtimes": runtime_report(),
+        "noise": noise.sources(index),
         "toolchain": {"zig (python package ziglang)": _package("ziglang"), "python": sys.version.split()[0]},
     }
     try:
@@ -66,7 +67,8 @@ def render(report: dict) -> str:
     pmu = report["perf"]
     pmu_line = {True: "usable", False: "NOT usable", None: "unknown"}[pmu.get("hardware_pmu")]
     lines = [
-        f"CPU          {c['model_name']} [logical CPU {c['index']}]",
+        f"CPU          {c['model_name']} [logical CPU {c['index']}"
+        + (f", core PMU {c['core_pmu']}]" if c.get("core_pmu") else "]"),
         f"identity     {ident}  -> perf id {c['key']}",
         f"microarch    {report['microarch']}",
         f"event map    {report['event_map_name']}: {report['microarch_title']} ({report['event_map']})",
@@ -77,5 +79,7 @@ def render(report: dict) -> str:
         f"valgrind     {report['valgrind'] or 'not installed (apt-get install valgrind)'}",
         "runtimes     " + "\n             ".join(f"{k:18} {v}" for k, v in report["runtimes"].items()),
         "toolchain    " + "; ".join(f"{k} {v or 'not installed'}" for k, v in report["toolchain"].items()),
+        "noise        " + "\n             ".join(f"{n['source']}: {n['state']}\n               fix: {n['fix']}"
+                                                 for n in report["noise"]),
     ]
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -10,11 +11,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwprof import backends, events, pinning, runtimes, workloads
+from hwprof import backends, events, noise, pinning, runtimes, workloads
 from hwprof.backends import Pass, Probe
 from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder
 from hwprof.runtimes import Job, Outcome, Prepared
+from hwprof.workloads import module
 
 EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call",
          "startup": "process-to-marker", "total": "process"}
@@ -29,11 +31,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_process(argv, env, pass_fds, cpu, timeout, workdir) -> tuple[int | None, str, int, int]:
-    """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns, end ns)."""
+def run_process(argv, env, pass_fds, cpu, timeout, workdir, stdin: Path | None = None) -> tuple[int | None, str, int, int]:
+    """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns, end ns).
+
+    Its standard input is empty, or the `stdin` file for a target whose module reads the process's own.
+    """
     spawn_ns = time.monotonic_ns()
-    with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out:
-        proc = subprocess.Popen(argv, env=env, pass_fds=pass_fds, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
+    with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out, \
+            open(stdin or os.devnull, "rb") as given:
+        proc = subprocess.Popen(argv, env=env, pass_fds=pass_fds, stdin=given, stdout=out, stderr=log,
                                 preexec_fn=pinning.pin_child(cpu), start_new_session=True, cwd=workdir)
         try:
             rc = proc.wait(timeout=timeout)
@@ -87,6 +93,7 @@ class Repetition:
     # "marks": [[phase, edge, s]]},
     # times in seconds from the repetition's first spawn (what `hwprof trace` draws).
     timeline: list[dict] = field(default_factory=list)
+    noise: dict = field(default_factory=dict)      # noise.summarize() of its processes; "disturbed" says why
 
 
 class Collector:
@@ -116,15 +123,23 @@ class Collector:
             raise runtimes.RuntimeError_(f"{self.runtime.name} has no {config.mode} mode (it has: "
                                          f"{', '.join(self.runtime.modes)})")
         self.workload = self._workload()
+        self.notes: list[str] = []
+        self.inputs, self.features, markers = self._inputs()
         self.probe: Probe = self.backend.probe(self.emap, self.requested)
         self.phases = self.runtime.phases
-        self.notes: list[str] = []
         if "startup" in self.phases and self.backend.simulated:
             # A simulator's phase edges come from inside the simulated process; a CLI runtime's markers
             # reach only the relay beside it. So the whole run is simulated, as one phase.
             self.phases = ("total",)
             self.notes.append(f"{self.runtime.name} is a command-line runtime: {self.backend.name} cannot see its "
                               "relayed markers, so the whole run (start-up and execution) is one phase, 'total'")
+        elif "startup" in self.phases and not markers:
+            self.phases = ("total",)
+            self.notes.append(f"{self.workload.name} has no bench.start/bench.end markers and {self.runtime.name} is "
+                              "a command-line runtime: the whole process (start-up and execution) is one phase, 'total'")
+        if "startup" in self.phases and self.inputs.stdin is not None:
+            raise runtimes.RuntimeError_(f"the {self.runtime.name} target cannot take --stdin for a module with "
+                                         "markers: the relay answers the markers on the runtime's standard input")
         self.counted = self._counted_phases(tuple(config.count_phases))
         self.passes: list[Pass] = self.backend.plan(self.probe, self.counted, self.emap.gp_counters,
                                                     whole=self.phases == ("total",))
@@ -139,8 +154,40 @@ class Collector:
         self.builder = RecordBuilder(
             self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
             config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
-            self.probe.missing, config.sweep, self.absent)
+            self.probe.missing, config.sweep, self.absent, self.inputs.label())
         self._timeline: list[dict] = []
+        self._noise: list[dict] = []
+
+    def _inputs(self) -> tuple[runtimes.Inputs, tuple[str, ...], bool]:
+        """The user's inputs checked against the module and the target; the proposals to enable; markers?"""
+        c = self.config
+        inputs = runtimes.Inputs(args=tuple(c.args), env=tuple(c.env), stdin=c.stdin, invoke=c.invoke,
+                                 unknown_imports=c.unknown_imports, dirs=tuple(c.dirs))
+        if self.workload.target == "native":
+            if c.features:
+                raise runtimes.RuntimeError_("the native target runs the workload's C build: it has no wasm "
+                                             "proposals to enable")
+            runtimes.check_inputs(self.runtime, inputs, ())
+            return inputs, (), True
+        info = module.read(self.workload.wasm)
+        if c.invoke:
+            typed = module.typed_arguments(info, c.invoke, tuple(c.invoke_args), self.workload.name)
+            inputs = dataclasses.replace(inputs, invoke_args=tuple(tuple(a) for a in typed))
+        elif c.invoke_args:
+            raise module.ModuleError("arguments for --invoke were given without --invoke EXPORT")
+        needed, problem = module.required_features(self.workload.wasm)
+        if problem:
+            self.notes.append(f"{self.workload.name} does not validate with every proposal Wasmtime knows enabled "
+                              f"({problem}); the proposals it needs are unknown, the target's compile will tell")
+        features = tuple(f for f in module.FEATURES if f in needed or f in c.features)
+        runtimes.check_inputs(self.runtime, inputs, features)
+        if not c.unknown_imports:
+            foreign = info.foreign_imports()
+            if foreign:
+                self.notes.append(f"{self.workload.name} imports {', '.join(foreign[:3])}"
+                                  f"{' ...' if len(foreign) > 3 else ''}, which no host here defines: instantiation "
+                                  "will fail unless --unknown-imports trap makes them trap when called")
+        return inputs, features, info.has_markers or self.workload.bundled
 
     def _counted_phases(self, wanted: tuple[str, ...]) -> tuple[str, ...]:
         """The phases that get counters (all by default); the last phase always runs, so it is always counted.
@@ -168,7 +215,8 @@ class Collector:
 
     def flags(self) -> str:
         """Runtime, workload and backend settings recorded on every row."""
-        parts = [self.runtime.flags()]
+        enabled = f" wasm_features={','.join(self.features)}" if self.features else ""
+        parts = [self.runtime.flags() + enabled]
         if self.config.mode == "warm":
             parts.append(f"warm: {self.config.invocations} invocations per process")
         if self.workload.flags:
@@ -183,9 +231,11 @@ class Collector:
         `ahead`: this is the target's ahead-of-time work (prepare), not a run.
         """
         workdir = Path(tempfile.mkdtemp(prefix=f"{one_pass.phases[0]}-", dir=root))
-        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after, args=self.workload.args,
-                  dirs=self.config.dirs, memory_limit=self.config.memory_limit, mode=self.config.mode,
-                  invocations=self.config.invocations if self.config.mode == "warm" else 1, prepared=prepared)
+        job = Job(self.workload.wasm, workdir, self.cpu, one_pass.stop_after,
+                  args=self.workload.args + self.inputs.args, dirs=self.inputs.dirs,
+                  memory_limit=self.config.memory_limit, mode=self.config.mode,
+                  invocations=self.config.invocations if self.config.mode == "warm" else 1, prepared=prepared,
+                  inputs=self.inputs, features=self.features)
         if ahead:
             prepared = self.runtime.prepare(self.workload, workdir)
             argv = prepared.argv
@@ -195,10 +245,16 @@ class Collector:
         extra = self.runtime.environment(job) if hasattr(self.runtime, "environment") else {}
         # The pid is padded to a fixed width: a simulator's D1 sees the stack, which moves with the
         # environment's size, so a varying pid length would change simulated counts.
-        env = {**os.environ, **extra, **launch.env, "HWPROF_CONTROLLER_PID": f"{os.getpid():010d}"}
+        # RUST_BACKTRACE from the caller's shell would make Rust runtimes capture backtraces on every error
+        # (and fill the failure line with frames): measured processes run without it.
+        env = {**os.environ, "RUST_BACKTRACE": "0", **extra, **launch.env,
+               "HWPROF_CONTROLLER_PID": f"{os.getpid():010d}"}
         try:
+            stdin = self.inputs.stdin if self.runtime.stdin_via_process else None
+            before = noise.sample(self.cpu)
             rc, tail, spawn_ns, end_ns = run_process(launch.argv, env, launch.pass_fds, self.cpu,
-                                                     self.config.timeout, workdir)
+                                                     self.config.timeout, workdir, stdin)
+            self._noise.append(noise.between(before, noise.sample(self.cpu)))
         finally:
             for fd in launch.close_fds:
                 os.close(fd)
@@ -207,8 +263,10 @@ class Collector:
         self._timeline.append(entry)
         if one_pass.whole:
             stdout = (workdir / "process-stdout.txt").read_text(errors="replace")
+            # A command-line runtime prints an invoked export's results on its stdout, one per line.
+            results = [[ln.strip() for ln in stdout.splitlines() if ln.strip()]] if self.inputs.invoke else []
             outcome = Outcome(ok=rc == 0, stage=one_pass.phases[0], boundary="process", stdout=stdout,
-                              affinity=[self.cpu])
+                              affinity=[self.cpu], results=results)
             times = {one_pass.phases[0]: [(end_ns - spawn_ns) / 1e9]}
         else:
             outcome = self.runtime.outcome(job)
@@ -221,10 +279,11 @@ class Collector:
         return self.backend.read(launch, one_pass), outcome, times, prepared, None
 
     def repetition(self, rep: int, root: Path) -> Repetition:
-        """Every pass of one repetition: its records, pinning facts, failure line (or None) and timeline."""
+        """Every pass of one repetition: its records, pinning facts, failure line (or None), timeline and noise."""
         self._timeline: list[dict] = []
+        self._noise: list[dict] = []
         records, pin, failure = self._passes(rep, root)
-        return Repetition(records, pin, failure, self._relative_timeline())
+        return Repetition(records, pin, failure, self._relative_timeline(), noise.summarize(self._noise))
 
     def _relative_timeline(self) -> list[dict]:
         """The processes' spawn, end and phase marks in seconds from the first spawn."""
@@ -276,6 +335,8 @@ class Collector:
         """Pinning facts of the execute pass, and a failure line when the result is wrong."""
         pin = {"cpu": self.cpu, "affinity": outcome.affinity, "threads": outcome.threads,
                "checksum": workloads.checksum_of(outcome.stdout)}
+        if outcome.results:
+            pin["invoke_results"] = outcome.results
         expected = self.workload.expected
         if expected and pin["checksum"] != expected:
             if self.backend.simulated and self.runtime.target == "native" and _close(pin["checksum"], expected):

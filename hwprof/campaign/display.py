@@ -43,6 +43,9 @@ def summary(result: CampaignResult) -> str:
     lines.append(f"campaign {result.name} {result.state}: {result.runs_total} runs in the store "
                  f"({result.runs_this_time} this time, {duration(result.seconds)}); cells: "
                  + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
+    if result.runs_this_time:
+        lines.append(f"disturbed: {result.disturbed} of {result.runs_this_time} runs this time flagged by their noise "
+                     "record (kept in the store; their provenance says why)")
     for why, n in sorted(result.failures.items(), key=lambda kv: -kv[1]):
         lines.append(f"failed ({n} cell{'s' if n > 1 else ''}): {why}")
     return "\n".join(lines)

@@ -100,6 +100,7 @@ class CampaignResult:
     seconds: float
     cells: list[dict]
     failures: dict[str, int]
+    disturbed: int = 0          # runs this time whose noise record flagged them (kept in the store)
 
 
 def stopping_value(records: list[Record]) -> float | None:
@@ -232,7 +233,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         store.write_session(cid, "running", campaign=spec.name)
         states = read_state(root, spec)
         collectors: dict[str, tuple] = {}
-        done_now, state = 0, "interrupted"
+        done_now, state, disturbed = 0, "interrupted", 0
         tmp = Path(tempfile.mkdtemp(prefix="hwprof-campaign-"))
         old_affinity = None
         try:
@@ -248,9 +249,11 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 done = col.repetition(len(st.values), _fresh(tmp))
                 seconds = time.monotonic() - t0
                 run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
-                            "campaign_run_seconds": round(seconds, 6)}
+                            "campaign_run_seconds": round(seconds, 6), "noise": done.noise,
+                            "disturbed": done.noise.get("disturbed", "")}
                 store.write_run(cid, run_prov, done.records, timeline=done.timeline)
                 done_now += 1
+                disturbed += bool(run_prov["disturbed"])
                 value = stopping_value(done.records)
                 if done.failure or value is None:
                     st.failure = done.failure or "no execute time in a finished run"
@@ -277,7 +280,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         if s.failure:
             failures[s.failure] = failures.get(s.failure, 0) + 1
     return CampaignResult(spec.name, cid, root, state, done_now, sum(len(s.values) for s in states.values()),
-                          time.monotonic() - started, summary, failures)
+                          time.monotonic() - started, summary, failures, disturbed)
 
 
 def _fresh(tmp: Path) -> Path:

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 #               run files may carry a `timeline` (each measured process's phases, events and phase
 #               edges, for traces).
 #               Older files load with sweep "" and no timeline.
-FORMAT_VERSION = 3
+#   4  2026-12  records gain `input` (what the module was given: argv, env names, stdin digest, invoked export;
+#               "" for a workload run as bundled), so runs with different inputs never pool; run provenance
+#               gains `inputs`, `wasm_features`, `memory_limit`, `timeout_s` and `noise`. Older files load with input "".
+FORMAT_VERSION = 4
 
 # Record.status values. Anything but OK carries value None: an unmeasured number is never 0.
 OK = "ok"
@@ -54,6 +57,7 @@ class Record:
     note: str = ""
     iteration: int = 0       # warm mode: which invocation (-1: a mean over the process's invocations)
     sweep: str = ""          # a sweep point's setting, "key=value[; key=value]" (e.g. l1i_size=16KiB); "" elsewhere
+    input: str = ""          # what the module was given beyond the workload's own arguments; "" for none
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -76,5 +80,5 @@ class Record:
 
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
 # Provenance keys copied onto every row when a store is loaded.
-PROVENANCE_COLUMNS = ("machine", "cpu", "microarch", "arch", "kernel", "perf_version", "hwprof_version")
+PROVENANCE_COLUMNS = ("machine", "cpu", "microarch", "arch", "kernel", "perf_version", "hwprof_version", "disturbed")
 COLUMNS = ("run_id", "timestamp") + PROVENANCE_COLUMNS + RECORD_FIELDS

@@ -48,7 +48,16 @@ def load(results: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
             raise ReportError(str(exc)) from None
     if frame.empty:
         raise ReportError(f"{results if not isinstance(results, pd.DataFrame) else 'the frame'} holds no results")
-    return frame
+    return with_inputs(frame)
+
+
+def with_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Name a workload run with inputs of its own by them too, so no figure or table pools two inputs."""
+    given = frame["input"].fillna("").astype(str)
+    if not (given != "").any():
+        return frame
+    labelled = frame["workload"].astype(str) + given.map(lambda s: f" [{s}]" if s else "")
+    return frame.assign(workload=labelled)
 
 
 def build_sections(frame: pd.DataFrame, names: list[str] | None = None) -> list[Section]:

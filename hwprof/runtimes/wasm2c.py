@@ -155,6 +155,12 @@ class Wasm2cRuntime:
     modes = MODES
     target = "wasm"
     OPTIONS = ()
+    accepts = frozenset({"args", "env", "stdin"})
+    limits = {"invoke": "its host calls _start only (wasm2c names exports at C level; no generic call)",
+              "dirs": "its WASI host has no file system (stdio only)",
+              "unknown-imports": "wasm2c resolves imports when the executable is linked, so none can be left open"}
+    features = frozenset({"simd"})   # wabt's defaults; other proposals would need wasm2c flags and runtime support
+    stdin_via_process = True
 
     def probe(self) -> str:
         """wasm2c's and the C compiler's versions (raises when either is missing)."""
@@ -164,7 +170,7 @@ class Wasm2cRuntime:
         """The C compiler's flags and the runtime's configuration."""
         tc = toolchain(self.tool)
         return (f"cc={tc.name} {' '.join(tc.cflags)}; wasm2c runtime: guard pages + SIGSEGV handler; "
-                "memory limit: max pages; WASI: stdio only, no preopens")
+                "memory limit: max pages; WASI: stdio and --env only, no preopens")
 
     def prepare(self, workload, workdir: Path) -> Prepared:
         """The compile phase: wasm2c + the C compiler, one process tree, measured whole."""
@@ -195,6 +201,8 @@ class Wasm2cRuntime:
             argv += ["--cpu", str(job.cpu)]
         for host, guest in job.dirs:
             argv += ["--dir", f"{host}:{guest}"]
+        for key, value in job.inputs.env:
+            argv += ["--env", f"{key}={value}"]
         return argv + ["--", *job.args]
 
     def outcome(self, job: Job) -> Outcome:

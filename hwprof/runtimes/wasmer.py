@@ -55,6 +55,11 @@ class WasmerRuntime:
     modes = MODES
     target = "wasm-wasi-markers"
     OPTIONS = ()
+    accepts = frozenset({"args", "env", "stdin", "dirs"})
+    limits = {"invoke": "the SDK runs a module's _start only (a package command)",
+              "unknown-imports": "the SDK defines WASI imports only and cannot add trapping ones"}
+    features = frozenset({"simd"})   # Wasmer's defaults; the SDK has no switch for any other proposal
+    stdin_via_process = False
 
     def probe(self) -> str:
         """The wasmer-sdk package's version and the engine inside it (raises when it is not installed)."""
@@ -81,6 +86,7 @@ class WasmerRuntime:
             "wasm": str(job.wasm), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "helper": str(build_helper()), "cache": str(job.workdir / "wasmer-cache"),
+            "env": [list(kv) for kv in job.inputs.env], "stdin": str(job.inputs.stdin or ""),
             "stdout": str(job.workdir / "stdout.txt"), "stderr": str(job.workdir / "stderr.txt"),
             "result": str(job.workdir / "result.json"),
         }

@@ -92,7 +92,11 @@ async def _compile(sdk, wasmer, sandbox, definition, cache: str):
 
 async def _invoke(sdk, sandbox, package, job: dict, pc, result: dict) -> bool:
     """One run of _start in a fresh instance, with linear memory held by RLIMIT_DATA. True when it exited 0."""
-    command = sandbox.command(package, list(job.get("args", [])))
+    command = sandbox.command(package, list(job.get("args", [])), env=dict(job.get("env", [])))
+    stdin = None
+    if job.get("stdin"):
+        with open(job["stdin"], "rb") as f:
+            stdin = f.read()
     old = resource.getrlimit(resource.RLIMIT_DATA)
     limit = _data_bytes() + int(job["memory_limit"]) + DATA_HEADROOM
     if old[1] != resource.RLIM_INFINITY:
@@ -101,7 +105,7 @@ async def _invoke(sdk, sandbox, package, job: dict, pc, result: dict) -> bool:
     result["stage"] = "execute"
     pc.begin("execute")
     try:
-        output = await command.run(check=False)
+        output = await command.run(stdin=stdin, check=False)
     finally:
         pc.end("execute")
         resource.setrlimit(resource.RLIMIT_DATA, old)

@@ -1,8 +1,13 @@
 """Wasmtime through the wasmtime PyPI package, in one small Python host per measured process.
 
-Three targets: `wasmtime` (Cranelift at opt level none / speed / speed_and_size), `wasmtime-winch`
-(the baseline compiler, strategy 2 of the C API) and `wasmtime-aot` (compiled and serialized ahead of
-time in a separate process, measured as the phase aot_compile; the run only deserializes it).
+Four targets: `wasmtime` (Cranelift at opt level none / speed / speed_and_size), `wasmtime-winch`
+(the baseline compiler, strategy 2 of the C API), `wasmtime-pulley` (Wasmtime's interpreter: Cranelift
+compiles to Pulley bytecode, `Config.target = "pulley64"`, which the interpreter runs) and `wasmtime-aot`
+(compiled and serialized ahead of time in a separate process, measured as the phase aot_compile; the run
+only deserializes it).
+
+Proposals: every one Cranelift implements can be enabled; Winch cannot compile exceptions, GC,
+function references or relaxed SIMD (Wasmtime 50 refuses such a Config), and Pulley has no threads.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 from hwprof.native import build as build_helper
-from hwprof.runtimes import MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.workloads.module import FEATURES, feature_switches
 
 OPT_LEVELS = ("none", "speed", "speed_and_size")
 STRATEGIES = {"cranelift": 1, "winch": 2}
@@ -33,6 +39,11 @@ class WasmtimeRuntime:
     target = "wasm"
     OPTIONS = ("opt_level",)
     strategy = "cranelift"
+    isa = ""                                  # Config.target; "" is the host's own ISA
+    accepts = frozenset(INPUTS)
+    limits: dict[str, str] = {}
+    features = frozenset(FEATURES)
+    stdin_via_process = False
 
     def __init__(self, opt_level: str = "speed"):
         if opt_level not in OPT_LEVELS:
@@ -49,7 +60,8 @@ class WasmtimeRuntime:
     def flags(self) -> str:
         """Engine settings that change the generated code or its measurement."""
         level = f" opt_level={self.opt_level}" if self.strategy == "cranelift" else ""
-        return f"strategy={self.strategy}{level} parallel_compilation=false"
+        isa = f" target={self.isa}" if self.isa else ""
+        return f"strategy={self.strategy}{level}{isa} parallel_compilation=false"
 
     def prepare(self, workload, workdir: Path) -> Prepared | None:
         """Nothing ahead of time: the run compiles."""
@@ -61,6 +73,9 @@ class WasmtimeRuntime:
             "wasm": str(job.wasm), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "strategy": STRATEGIES[self.strategy], "opt_level": self.opt_level,
+            "isa": self.isa, "feature_switches": feature_switches(job.features), "env": [list(kv) for kv in job.inputs.env],
+            "stdin": str(job.inputs.stdin or ""), "invoke": job.inputs.invoke,
+            "invoke_args": [list(a) for a in job.inputs.invoke_args], "unknown_imports": job.inputs.unknown_imports,
             "helper": str(build_helper()), "stdout": str(job.workdir / "stdout.txt"),
             "stderr": str(job.workdir / "stderr.txt"), "result": str(job.workdir / "result.json"),
         }
@@ -80,9 +95,18 @@ class WinchRuntime(WasmtimeRuntime):
     name = "wasmtime-winch"
     OPTIONS = ()
     strategy = "winch"
+    features = frozenset(FEATURES) - {"exceptions", "gc", "function-references", "relaxed-simd"}
 
     def __init__(self):
         super().__init__("speed")
+
+
+class PulleyRuntime(WasmtimeRuntime):
+    """Wasmtime's interpreter: Cranelift compiles the module to Pulley bytecode, which Pulley interprets."""
+
+    name = "wasmtime-pulley"
+    isa = "pulley64"
+    features = frozenset(FEATURES) - {"threads"}
 
 
 class AotRuntime(WasmtimeRuntime):

@@ -38,37 +38,62 @@ def _define_marker(wasmtime, linker, name: bytes, address: int) -> None:
         raise wasmtime.WasmtimeError._from_ptr(err)
 
 
-def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
-    """One invocation: instantiate in a fresh store, then run _start. Returns an exit code to stop with, or None."""
-    store = wasmtime.Store(engine)
-    if job.get("memory_limit"):
-        store.set_limits(memory_size=int(job["memory_limit"]))
+def _wasi(wasmtime, job):
+    """The module's WASI context: argv, environment, standard streams and the folders it was given."""
     wasi = wasmtime.WasiConfig()
     wasi.argv = [os.path.basename(job["wasm"])] + list(job.get("args", []))
+    wasi.env = [tuple(kv) for kv in job.get("env", [])]
+    if job.get("stdin"):
+        wasi.stdin_file = job["stdin"]
     wasi.stdout_file = job["stdout"]
     wasi.stderr_file = job["stderr"]
     for host, guest in job.get("dirs", []):
         wasi.preopen_dir(host, guest)
-    store.set_wasi(wasi)
+    return wasi
+
+
+def _number(kind: str, text: str):
+    return int(text, 0) if kind in ("i32", "i64") else float(text)
+
+
+def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
+    """One invocation: instantiate in a fresh store, then run _start (or the --invoke export).
+
+    Returns an exit code to stop with, or None to go on.
+    """
+    store = wasmtime.Store(engine)
+    if job.get("memory_limit"):
+        store.set_limits(memory_size=int(job["memory_limit"]))
+    store.set_wasi(_wasi(wasmtime, job))
+    export = job.get("invoke") or "_start"
     with phase("instantiate"):
         instance = linker.instantiate(store, module)
+        exports = instance.exports(store)
+        if job.get("invoke") and exports.get("_initialize") is not None:
+            exports["_initialize"](store)       # a reactor's set-up belongs to instantiation
     if job.get("stop_after") == "instantiate":
         return None
-    entry = instance.exports(store).get("_start")
+    entry = exports.get(export)
     if entry is None:
-        result["error"] = "the module exports no _start function (not a WASI command)"
+        result["error"] = ("the module exports no _start function (not a WASI command; --invoke calls another export)"
+                           if export == "_start" else f"the module exports no function {export!r}")
         return 3
+    args = [_number(kind, text) for kind, text in job.get("invoke_args", [])]
     result["stage"] = "execute"
     if not markers:
         pc.begin("execute")
     try:
-        entry(store)
+        returned = entry(store, *args)
         result["exit_code"] = 0
     except wasmtime.ExitTrap as exc:
         result["exit_code"] = exc.code
+        returned = None
     finally:
         if not markers:
             pc.end("execute")
+    if job.get("invoke") and result["exit_code"] == 0:
+        values = returned if isinstance(returned, list) else ([] if returned is None else [returned])
+        result.setdefault("invoke_results", []).append([str(v) for v in values])
     return 0 if result["exit_code"] else None
 
 
@@ -113,6 +138,12 @@ def main(job_path: str) -> int:
         wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), int(job.get("strategy", 1)))
         if job.get("opt_level") and int(job.get("strategy", 1)) == 1:
             config.cranelift_opt_level = job["opt_level"]
+        if job.get("isa"):
+            config.target = job["isa"]     # pulley64: compile to Pulley bytecode for Wasmtime's interpreter
+        # Only proposals asked for are switched, and only on: the controller checked this engine has them
+        # (Wasmtime aborts on a Config that enables one its compiler lacks).
+        for switch in job.get("feature_switches", []):
+            setattr(config, switch, True)
         engine = wasmtime.Engine(config)
         if job.get("load"):
             with phase("compile"):  # an AOT artefact: loading it is this target's compile phase
@@ -131,6 +162,8 @@ def main(job_path: str) -> int:
 
         linker = wasmtime.Linker(engine)
         linker.define_wasi()
+        if job.get("unknown_imports") == "trap":
+            linker.define_unknown_imports_as_traps(module)
         imports = {(i.module, i.name) for i in module.imports}
         markers = ("bench", "start") in imports and ("bench", "end") in imports
         if markers:

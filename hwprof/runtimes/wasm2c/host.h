@@ -23,6 +23,8 @@ struct w2c_wasi__snapshot__preview1 {
     wasm_rt_memory_t *memory;   /* the module's exported memory (NULL: none; every pointer faults) */
     int argc;
     char **argv;                /* the guest's argv, argv[0] included */
+    int envc;
+    char **envp;                /* the guest's environment, "KEY=VALUE" strings (--env) */
     int host_fd[3];             /* host fds behind guest fds 0, 1, 2; -1 once the guest closed it */
     int exited;                 /* proc_exit was called ... */
     uint32_t exit_code;         /* ... with this status */

@@ -2,7 +2,8 @@
  * The measured process of the wasm2c targets: a wasm module compiled to native code through C.
  *
  *   workload.exe --result R --stdout O --stderr E [--stop-after PHASE] [--memory-limit BYTES]
- *                [--invocations N] [--cpu N] [--dir HOST:GUEST] [--name ARGV0] -- GUEST_ARGS...
+ *                [--invocations N] [--cpu N] [--dir HOST:GUEST] [--env KEY=VALUE]... [--name ARGV0]
+ *                -- GUEST_ARGS...
  *
  * Phases: bootstrap ends when the host is ready (wasm2c's runtime initialised); instantiate is
  * wasm2c's instantiate (memory, tables, data and element segments); execute is bounded by the
@@ -37,6 +38,8 @@ struct options {
     int cpu;
     int argc;
     char **argv;
+    int envc;
+    char **envp;
 };
 
 struct report {
@@ -70,6 +73,13 @@ static void parse(int argc, char **argv, struct options *o)
         else if (!strcmp(k, "--stop-after")) o->stop_after = v;
         else if (!strcmp(k, "--name")) o->name = v;
         else if (!strcmp(k, "--dir")) o->dir = v;
+        else if (!strcmp(k, "--env")) {
+            char **grown = realloc(o->envp, sizeof(char *) * (size_t)(o->envc + 1));
+            if (!grown)
+                usage_error("out of memory");
+            o->envp = grown;
+            o->envp[o->envc++] = (char *)v;
+        }
         else if (!strcmp(k, "--memory-limit")) o->memory_limit = strtoull(v, NULL, 10);
         else if (!strcmp(k, "--invocations")) o->invocations = strtol(v, NULL, 10);
         else if (!strcmp(k, "--cpu")) o->cpu = atoi(v);
@@ -221,6 +231,8 @@ static int invoke(const struct options *o, struct report *r, const int *fds)
 
     wasi.argc = o->argc;
     wasi.argv = o->argv;
+    wasi.envc = o->envc;
+    wasi.envp = o->envp;
     memcpy(wasi.host_fd, fds, sizeof wasi.host_fd);
     wasi.memory = hwprof_w2c_memory(instance);   /* inside the instance: valid before instantiate */
     grow_refused = 0;

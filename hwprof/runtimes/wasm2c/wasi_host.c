@@ -4,7 +4,7 @@
  * Guest fds 0, 1, 2 are the only fds: 0 reads the host's stdin (the collector gives /dev/null),
  * 1 and 2 write to the files main.c opened (stdout.txt, stderr.txt). There are no preopened
  * directories, so every path call fails with BADF and the guest sees no host files. The
- * environment is empty. Every other preview1 function is defined too, as a stub returning
+ * environment holds only the --env pairs main.c was given. Every other preview1 function is defined too, as a stub returning
  * NOSYS, so that a module importing it links and instantiates; the stubs take the argument
  * types of the preview1 witx, as wasm2c declares them (u32 for i32, u64 for i64).
  */
@@ -62,36 +62,46 @@ static int host_fd(wasi_t *w, u32 fd)
     return fd < 3 ? w->host_fd[fd] : -1;
 }
 
-u32 WASI(args_sizes_get)(wasi_t *w, u32 argc_ptr, u32 size_ptr)
+/* argv and environ share one layout: a table of pointers into a buffer of NUL-terminated strings. */
+static u32 strings_sizes(wasi_t *w, int n, char **s, u32 count_ptr, u32 size_ptr)
 {
     u32 size = 0;
-    for (int i = 0; i < w->argc; i++)
-        size += (u32)strlen(w->argv[i]) + 1;
-    return put32(w, argc_ptr, (u32)w->argc) && put32(w, size_ptr, size) ? ERRNO_SUCCESS : ERRNO_FAULT;
+    for (int i = 0; i < n; i++)
+        size += (u32)strlen(s[i]) + 1;
+    return put32(w, count_ptr, (u32)n) && put32(w, size_ptr, size) ? ERRNO_SUCCESS : ERRNO_FAULT;
 }
 
-u32 WASI(args_get)(wasi_t *w, u32 argv_ptr, u32 buf_ptr)
+static u32 strings_get(wasi_t *w, int n, char **s, u32 table_ptr, u32 buf_ptr)
 {
-    for (int i = 0; i < w->argc; i++) {
-        size_t len = strlen(w->argv[i]) + 1;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(s[i]) + 1;
         uint8_t *dst = guest(w, buf_ptr, len);
-        if (!dst || !put32(w, argv_ptr + 4 * (u32)i, buf_ptr))
+        if (!dst || !put32(w, table_ptr + 4 * (u32)i, buf_ptr))
             return ERRNO_FAULT;
-        memcpy(dst, w->argv[i], len);
+        memcpy(dst, s[i], len);
         buf_ptr += (u32)len;
     }
     return ERRNO_SUCCESS;
 }
 
+u32 WASI(args_sizes_get)(wasi_t *w, u32 argc_ptr, u32 size_ptr)
+{
+    return strings_sizes(w, w->argc, w->argv, argc_ptr, size_ptr);
+}
+
+u32 WASI(args_get)(wasi_t *w, u32 argv_ptr, u32 buf_ptr)
+{
+    return strings_get(w, w->argc, w->argv, argv_ptr, buf_ptr);
+}
+
 u32 WASI(environ_sizes_get)(wasi_t *w, u32 count_ptr, u32 size_ptr)
 {
-    return put32(w, count_ptr, 0) && put32(w, size_ptr, 0) ? ERRNO_SUCCESS : ERRNO_FAULT;
+    return strings_sizes(w, w->envc, w->envp, count_ptr, size_ptr);
 }
 
 u32 WASI(environ_get)(wasi_t *w, u32 environ_ptr, u32 buf_ptr)
 {
-    (void)w; (void)environ_ptr; (void)buf_ptr;
-    return ERRNO_SUCCESS;
+    return strings_get(w, w->envc, w->envp, environ_ptr, buf_ptr);
 }
 
 /* iovec: {u32 buf, u32 buf_len}; the same walk serves fd_write and fd_read. */

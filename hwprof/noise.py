@@ -1,0 +1,183 @@
+"""What disturbed a repetition: steal time, other processes on the measured CPU, context switches, frequency.
+
+Sampled by the controller just before and after each measured process, from /proc/stat (the measured
+CPU's jiffies), the controller's children's rusage and /proc/cpuinfo; a repetition sums its processes.
+On the VMs hwprof is built on, steal reads 0 while the host still slows the guest, so steal alone is
+never taken as proof of a quiet machine: foreign load and involuntary switches are kept beside it.
+A flagged repetition stays in the store; its provenance says why (`disturbed`), and summaries count them.
+
+The machine-wide checks `sources()` runs for `hwprof doctor` (governor, turbo, SMT sibling, isolated CPUs,
+steal since boot) read sysfs and procfs only.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# A repetition is flagged when, over its measured processes' lifetimes, the hypervisor stole more than
+# STEAL_PCT of the measured CPU, or other processes used more than FOREIGN_PCT of it.
+STEAL_PCT = 2.0
+FOREIGN_PCT = 10.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SYS_CPU = Path("/sys/devices/system/cpu")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reading of the measured CPU and of the controller's finished children."""
+
+    ns: int
+    busy: int          # jiffies the CPU ran anything (user, nice, system, irq, softirq, steal excluded)
+    steal: int         # jiffies the hypervisor ran something else on it
+    child_cpu_s: float  # user + system seconds of waited-for children (the measured process trees)
+    child_nvcsw: int
+    child_nivcsw: int
+    mhz: float | None
+
+
+def _cpu_jiffies(cpu: int, stat: str | None = None) -> tuple[int, int]:
+    """(busy, steal) jiffies of one CPU from /proc/stat ((0, 0) when unreadable)."""
+    try:
+        text = stat if stat is not None else Path("/proc/stat").read_text()
+    except OSError:
+        return 0, 0
+    for line in text.splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            f = [int(x) for x in line.split()[1:]]
+            f += [0] * (8 - len(f))
+            user, nice, system, _idle, _iowait, irq, softirq, steal = f[:8]
+            return user + nice + system + irq + softirq, steal
+    return 0, 0
+
+
+def cpu_mhz(cpu: int) -> float | None:
+    """The CPU's current frequency as the kernel reports it (cpufreq, else /proc/cpuinfo), or None."""
+    try:
+        return int((SYS_CPU / f"cpu{cpu}" / "cpufreq" / "scaling_cur_freq").read_text()) / 1000
+    except (OSError, ValueError):
+        pass
+    try:
+        blocks = Path("/proc/cpuinfo").read_text().split("\n\n")
+    except OSError:
+        return None
+    for block in blocks:
+        fields = dict(ln.split(":", 1) for ln in block.splitlines() if ":" in ln)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        if fields.get("processor") == str(cpu) and "cpu MHz" in fields:
+            return float(fields["cpu MHz"])
+    return None
+
+
+def sample(cpu: int) -> Sample:
+    """Read the measured CPU's counters and the children's rusage now."""
+    busy, steal = _cpu_jiffies(cpu)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Sample(time.monotonic_ns(), busy, steal, ru.ru_utime + ru.ru_stime, ru.ru_nvcsw, ru.ru_nivcsw,
+                  cpu_mhz(cpu))
+
+
+def between(before: Sample, after: Sample) -> dict:
+    """One measured process's disturbance evidence (raw amounts; `summarize` turns them into shares)."""
+    return {"wall_s": (after.ns - before.ns) / 1e9, "busy_s": (after.busy - before.busy) / CLK_TCK,
+            "steal_s": (after.steal - before.steal) / CLK_TCK, "own_cpu_s": after.child_cpu_s - before.child_cpu_s,
+            "voluntary_switches": after.child_nvcsw - before.child_nvcsw,
+            "involuntary_switches": after.child_nivcsw - before.child_nivcsw,
+            "mhz": [m for m in (before.mhz, after.mhz) if m is not None]}
+
+
+def summarize(processes: list[dict]) -> dict:
+    """A repetition's evidence over its processes, with `disturbed` saying why it is flagged ('' when not).
+
+    Jiffies tick at 1/CLK_TCK s, so a process shorter than a few ticks gives coarse shares: they are kept,
+    but only a share measured over at least 10 ticks can flag a repetition.
+    """
+    wall = sum(p["wall_s"] for p in processes)
+    busy = sum(p["busy_s"] for p in processes)
+    steal = sum(p["steal_s"] for p in processes)
+    own = sum(p["own_cpu_s"] for p in processes)
+    mhz = [m for p in processes for m in p["mhz"]]
+    out = {"processes": len(processes), "wall_s": round(wall, 6), "steal_pct": None, "foreign_cpu_pct": None,
+           "involuntary_switches": sum(p["involuntary_switches"] for p in processes),
+           "voluntary_switches": sum(p["voluntary_switches"] for p in processes),
+           "mhz_min": min(mhz) if mhz else None, "mhz_max": max(mhz) if mhz else None,
+           "tick_s": 1 / CLK_TCK, "disturbed": ""}
+    if wall <= 0:
+        return out
+    out["steal_pct"] = round(100 * steal / wall, 2)
+    # The CPU's busy time beyond what the measured processes used themselves: other tasks and interrupts.
+    out["foreign_cpu_pct"] = round(100 * max(busy - own, 0.0) / wall, 2)
+    reasons = []
+    if wall * CLK_TCK >= 10:
+        if out["steal_pct"] > STEAL_PCT:
+            reasons.append(f"steal {out['steal_pct']:.1f}% of the measured CPU (> {STEAL_PCT:g}%)")
+        if out["foreign_cpu_pct"] > FOREIGN_PCT:
+            reasons.append(f"other tasks used {out['foreign_cpu_pct']:.1f}% of the measured CPU (> {FOREIGN_PCT:g}%)")
+    out["disturbed"] = "; ".join(reasons)
+    return out
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def sources(cpu: int, settle_s: float = 0.2) -> list[dict]:
+    """The machine's noise sources for measurements on `cpu`: [{source, state, fix}], worst first."""
+    found = []
+    governor = _read(SYS_CPU / f"cpu{cpu}" / "cpufreq" / "scaling_governor")
+    if not governor:
+        found.append({"source": "frequency governor", "state": "none exposed (typical of VMs): the host decides",
+                      "fix": "nothing to set in the guest; on bare metal use the performance governor"})
+    elif governor != "performance":
+        found.append({"source": "frequency governor", "state": f"{governor}: the clock moves with load",
+                      "fix": f"cpupower -c {cpu} frequency-set -g performance"})
+    no_turbo, boost = _read(SYS_CPU / "intel_pstate" / "no_turbo"), _read(SYS_CPU / "cpufreq" / "boost")
+    if no_turbo == "0" or boost == "1":
+        found.append({"source": "turbo / boost", "state": "on: the clock depends on temperature and other cores",
+                      "fix": "echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo (Intel) or "
+                             "echo 0 > /sys/devices/system/cpu/cpufreq/boost"})
+    siblings = _read(SYS_CPU / f"cpu{cpu}" / "topology" / "thread_siblings_list")
+    others = sorted(_cpulist(siblings) - {cpu}) if siblings else []
+    if others:
+        b0 = sum(_cpu_jiffies(c)[0] for c in others)
+        time.sleep(settle_s)
+        busy = (sum(_cpu_jiffies(c)[0] for c in others) - b0) / CLK_TCK / settle_s
+        found.append({"source": "SMT sibling", "state": f"CPU {others} shares CPU {cpu}'s core, {100 * busy:.0f}% busy "
+                                                        "just now",
+                      "fix": "keep the sibling idle (hwprof collect --cpu on a core without a busy sibling) or "
+                             "echo off > /sys/devices/system/cpu/smt/control"})
+    isolated, nohz = _read(SYS_CPU / "isolated"), _read(SYS_CPU / "nohz_full")
+    if str(cpu) not in _cpulist(isolated):
+        found.append({"source": "CPU isolation", "state": f"CPU {cpu} is not isolated (isolcpus: {isolated or 'none'}, "
+                                                          f"nohz_full: {nohz or 'none'}): other tasks and the timer tick "
+                                                          "run on it",
+                      "fix": f"boot with isolcpus={cpu} nohz_full={cpu} rcu_nocbs={cpu}"})
+    busy, steal = _cpu_jiffies(cpu)
+    if steal:
+        found.append({"source": "steal time", "state": f"the hypervisor took {100 * steal / max(busy + steal, 1):.1f}% "
+                                                        f"of CPU {cpu}'s busy time since boot",
+                      "fix": "a dedicated (not shared) VM or bare metal"})
+    else:
+        found.append({"source": "steal time", "state": "0 since boot; on shared VMs the host can still slow the guest "
+                                                       "without it showing",
+                      "fix": "trust repeated, interleaved runs over one quiet-looking run; see each run's noise record"})
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load1 > 0.5:
+        found.append({"source": "load", "state": f"load average {load1:.2f} over {os.cpu_count()} CPUs",
+                      "fix": "stop other work during a measurement"})
+    return found
+
+
+def _cpulist(text: str) -> set[int]:
+    from hwprof.data.cpu import parse_cpulist
+
+    try:
+        return parse_cpulist(text) if text else set()
+    except ValueError:
+        return set()
