@@ -336,57 +336,74 @@ def microarch_of(cpu: CpuId, directory: Path | None = None) -> str:
 
 
 def lint(directory: Path | None = None) -> list[str]:
-    """Problems in every map file: bad TOML, duplicates, unknown formula names, missing encodings."""
+    """Problems in every map file: bad TOML, duplicates, unknown formula names, missing or unknown encodings."""
     directory = directory or events_dir()
     problems = []
     for name in available(directory):
-        path = directory / f"{name}.toml"
         try:
-            raw = _raw(path)
-            if raw.get("name", name) != name:
-                problems.append(f"{name}: name {raw.get('name')!r} differs from the file name")
-            for section in ("event", "metric"):
-                seen = set()
-                for d in raw.get(section, []):
-                    n = d.get("name", "")
-                    if not _NAME.fullmatch(n or ""):
-                        problems.append(f"{name}: {section} name {n!r} is not of the form [A-Za-z_][A-Za-z0-9_.]*")
-                    if n in seen:
-                        problems.append(f"{name}: duplicate {section} {n!r}")
-                    seen.add(n)
+            raw = _raw(directory / f"{name}.toml")
             resolved = load(name, directory)
-            fields = ARM_FIELDS if resolved.is_arm else X86_FIELDS
-            for d in raw.get("event", []):
-                for key in list(d.get("encoding") or {}) + list(d.get("raw") or {}):
-                    if key not in fields:
-                        problems.append(f"{name}: event {d.get('name')}: encoding field {key!r} is not a perf "
-                                        f"format field ({', '.join(fields)})")
-                kind = d.get("kind", "core")
-                if kind not in KINDS:
-                    problems.append(f"{name}: event {d.get('name')}: unknown kind {kind!r}")
-                if kind == "core" and not d.get("encoding"):
-                    problems.append(f"{name}: event {d.get('name')}: no raw encoding")
-                if kind == "core" and d.get("encoding") and "event" not in d["encoding"]:
-                    problems.append(f"{name}: event {d.get('name')}: encoding has no event code")
-                if kind != "core" and not d.get("perf"):
-                    problems.append(f"{name}: event {d.get('name')}: a {kind} event needs its perf name")
-            for pattern in raw.get("match", {}).get("x86", []):
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    problems.append(f"{name}: bad x86 pattern {pattern!r}: {exc}")
-            for metric in raw.get("unavailable") or {}:
-                if metric not in STANDARD_METRICS:
-                    problems.append(f"{name}: [unavailable] {metric!r} is not a standard metric "
-                                    f"({', '.join(STANDARD_METRICS)})")
-                if metric in {d.get("name") for d in raw.get("metric", [])}:
-                    problems.append(f"{name}: {metric!r} is both defined and listed as unavailable")
-            if not isinstance(raw.get("perf_table", ""), str):
-                problems.append(f"{name}: perf_table must be a string")
-            for metric in resolved.metrics.values():
-                for n in metric.formula.names:
-                    if n not in resolved.events:
-                        problems.append(f"{name}: metric {metric.name}: unknown event {n!r}")
         except EventMapError as exc:
             problems.append(f"{name}: {exc}")
+            continue
+        problems += [f"{name}: {p}" for check in (_lint_names, _lint_events, _lint_match, _lint_unavailable)
+                     for p in check(raw, resolved)]
+        problems += [f"{name}: metric {m.name}: unknown event {n!r}" for m in resolved.metrics.values()
+                     for n in m.formula.names if n not in resolved.events]
     return problems
+
+
+def _lint_names(raw: dict, resolved: EventMap) -> list[str]:
+    out = [] if raw.get("name", resolved.path.stem) == resolved.path.stem else \
+        [f"name {raw.get('name')!r} differs from the file name"]
+    for section in ("event", "metric"):
+        seen = set()
+        for d in raw.get(section, []):
+            n = d.get("name", "")
+            if not _NAME.fullmatch(n or ""):
+                out.append(f"{section} name {n!r} is not of the form [A-Za-z_][A-Za-z0-9_.]*")
+            if n in seen:
+                out.append(f"duplicate {section} {n!r}")
+            seen.add(n)
+    return out
+
+
+def _lint_events(raw: dict, resolved: EventMap) -> list[str]:
+    out = []
+    fields = ARM_FIELDS if resolved.is_arm else X86_FIELDS
+    for d in raw.get("event", []):
+        what = f"event {d.get('name')}"
+        for key in list(d.get("encoding") or {}) + list(d.get("raw") or {}):
+            if key not in fields:
+                out.append(f"{what}: encoding field {key!r} is not a perf format field ({', '.join(fields)})")
+        kind = d.get("kind", "core")
+        if kind not in KINDS:
+            out.append(f"{what}: unknown kind {kind!r}")
+        if kind == "core" and not d.get("encoding"):
+            out.append(f"{what}: no raw encoding")
+        if kind == "core" and d.get("encoding") and "event" not in d["encoding"]:
+            out.append(f"{what}: encoding has no event code")
+        if kind != "core" and not d.get("perf"):
+            out.append(f"{what}: a {kind} event needs its perf name")
+    return out
+
+
+def _lint_match(raw: dict, resolved: EventMap) -> list[str]:
+    out = [] if isinstance(raw.get("perf_table", ""), str) else ["perf_table must be a string"]
+    for pattern in raw.get("match", {}).get("x86", []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append(f"bad x86 pattern {pattern!r}: {exc}")
+    return out
+
+
+def _lint_unavailable(raw: dict, resolved: EventMap) -> list[str]:
+    out = []
+    own = {d.get("name") for d in raw.get("metric", [])}
+    for metric in raw.get("unavailable") or {}:
+        if metric not in STANDARD_METRICS:
+            out.append(f"[unavailable] {metric!r} is not a standard metric ({', '.join(STANDARD_METRICS)})")
+        if metric in own:
+            out.append(f"{metric!r} is both defined and listed as unavailable")
+    return out

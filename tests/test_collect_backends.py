@@ -138,3 +138,25 @@ def test_cachegrind_counts_the_same_execute_phase_whatever_else_is_counted(store
     assert only == pytest.approx(everything, rel=1e-3)
     # The kernel is what grows: 2mm small does ~30x the work of mini (native: 1.69M vs 53k instructions).
     assert only > 10 * execute_ir("mini", ("execute",))
+
+
+def test_table_one_on_a_machine_that_counts_none_of_it_still_times_and_says_why(store, monkeypatch):
+    """The Table I campaign on an Emerald Rapids VM: no hardware PMU, and a core without IFTAG events.
+    Every phase is still timed (one uncounted pass); each column says why it has no value, never 0."""
+    from hwprof.backends.perf import probe_pmu
+    from hwprof.events import NOT_ON_MICROARCH
+
+    if probe_pmu()[0]:
+        pytest.skip("this path is a machine without a hardware PMU; here the PMU counts (Intel events would be "
+                    "programmed on another vendor's CPU)")
+    monkeypatch.setenv("HWPROF_CPU_ID", "GenuineIntel-6-CF-2")
+    result = collect(CollectConfig("2mm", size="mini", results=store, repetitions=1, warmup=0,
+                                   events=("dsb_misses", "dsb_miss_rate", "l1i_misses"), count_phases=("execute",)))
+    assert result.provenance["event_map"] == "emeraldrapids" and result.provenance["microarch"] == "emeraldrapids"
+    by_name = {(r.phase, r.name): r for r in result.records}
+    assert {p for p, n in by_name if n == "wall_time"} == {"bootstrap", "compile", "instantiate", "execute"}
+    assert all(by_name[(p, "wall_time")].value > 0 for p in ("bootstrap", "compile", "execute"))
+    assert by_name[("execute", "IDQ.MITE_UOPS")].status == schema.NOT_SUPPORTED
+    assert by_name[("execute", "dsb_miss_rate")].status == schema.UNAVAILABLE
+    absent = by_name[("execute", "l1i_misses")]
+    assert absent.status == schema.UNAVAILABLE and absent.value is None and absent.note.startswith(NOT_ON_MICROARCH)

@@ -99,6 +99,14 @@ def get(name: str, **options) -> Backend:
 def phase_passes(phases: tuple[str, ...], groups: list[tuple[Event, ...]], whole: bool = False) -> list[Pass]:
     """One pass per (phase, event group): each process counts exactly one phase, so counts never mix.
 
-    `whole`: the process (and its children) is counted from exec to exit as that one phase.
+    `whole`: the process (and its children) is counted from exec to exit as that one phase. With nothing
+    to count here (every event asked for is unsupported), one uncounted pass still times every phase.
     """
+    if not any(groups):
+        return [timing_pass(phases, whole)]
     return [Pass((ph,), g, ph, whole) for ph in phases for g in groups]
+
+
+def timing_pass(phases: tuple[str, ...], whole: bool = False) -> Pass:
+    """A pass that counts nothing: the process runs bare and its phase marks give every phase's time."""
+    return Pass(tuple(phases), (), phases[-1], whole)

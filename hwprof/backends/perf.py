@@ -168,6 +168,8 @@ class PerfBackend:
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """perf stat around the measured process, counters off until the phase's edge enables them."""
         self._check_installed()
+        if not one_pass.events:
+            return Launch(list(argv), {}, workdir=workdir)    # nothing to count: no perf, marks only
         out = workdir / "perf-stat.csv"
         if one_pass.whole:
             # The whole process tree (perf stat follows children), no phase edges.
@@ -199,6 +201,8 @@ class PerfBackend:
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """Counts of the pass's phase, matched to the events in the order perf prints them."""
+        if not one_pass.events:
+            return []
         path = launch.workdir / "perf-stat.csv"
         try:
             rows = parse_stat_csv(path.read_text())

@@ -115,6 +115,8 @@ class VTuneBackend:
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """vtune -collect-with runsa around the measured process, paused until the phase's edge resumes it."""
         self._check_installed()
+        if not one_pass.events:
+            return Launch(list(argv), {}, workdir=workdir)    # nothing to count: no VTune, marks only
         if len(one_pass.phases) != 1:
             raise BackendError(f"a VTune pass counts one phase, not {', '.join(one_pass.phases)}")
         phase = one_pass.phases[0]
@@ -147,6 +149,8 @@ class VTuneBackend:
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """The pass's phase counts, matched to its events by name in VTune's hw-events report."""
+        if not one_pass.events:
+            return []
         self._check_installed()
         out = launch.workdir / REPORT
         done = subprocess.run(self.report_command(launch.workdir), capture_output=True, text=True)
