@@ -98,6 +98,8 @@ def collect(
                                                                "empty)."),
     invoke: str = typer.Option("", "--invoke", help="Call this export instead of _start; its numeric arguments "
                                                     "follow -- (as wasmtime run --invoke)."),
+    module_arg: list[str] = typer.Option([], "--arg", help="A module argument before those after -- (repeatable; "
+                                                           "with --invoke the only way to give argv)."),
     unknown_imports: str = typer.Option("", "--unknown-imports", help="trap: imports nobody defines become "
                                                                       "functions that trap when called."),
     wasm_feature: list[str] = typer.Option([], "--wasm-feature", help="Enable a wasm proposal (repeatable): "
@@ -139,7 +141,8 @@ def collect(
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
         dirs=_dirs(dirs), mode=mode, invocations=invocations,
         count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()),
-        args=() if invoke else tuple(args), invoke_args=tuple(args) if invoke else (), env=_env(env),
+        args=tuple(module_arg) + (() if invoke else tuple(args)), invoke_args=tuple(args) if invoke else (),
+        env=_env(env),
         stdin=stdin.resolve() if stdin else None, invoke=invoke, unknown_imports=unknown_imports,
         features=tuple(wasm_feature))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))

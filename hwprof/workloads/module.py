@@ -9,6 +9,8 @@ Wasmtime's validator, which knows every instruction (see `required_features`).
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -263,6 +265,27 @@ def _validates(wasm: bytes, enabled: set[str]) -> tuple[bool, str]:
 
 @lru_cache(maxsize=16)
 def _required(digest: str, wasm: bytes) -> tuple[tuple[str, ...], str]:
+    """Asked of the validator once per module and Wasmtime version: ten validations of a 100 MB module take
+    seconds, so the answer is kept in the build cache."""
+    from importlib.metadata import version
+
+    from hwprof.data.paths import cache_dir
+
+    kept = cache_dir() / "modules" / f"{digest[:32]}-wasmtime-{version('wasmtime')}.json"
+    try:
+        got = json.loads(kept.read_text())
+        return tuple(got["features"]), got["problem"]
+    except (OSError, ValueError, KeyError):
+        pass
+    needed, problem = _ask_validator(wasm)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
+    tmp.write_text(json.dumps({"features": list(needed), "problem": problem}))
+    os.replace(tmp, kept)
+    return needed, problem
+
+
+def _ask_validator(wasm: bytes) -> tuple[tuple[str, ...], str]:
     everything = set(FEATURES)
     ok, error = _validates(wasm, everything)
     if not ok:
