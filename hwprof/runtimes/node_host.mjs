@@ -164,6 +164,10 @@ async function invoke(module, markers, io) {
 }
 
 async function main() {
+  if (job.stop_after === "bootstrap") {
+    result.stage = "done"; // a pass that counts start-up only: compiling would be wasted work
+    return finish(0);
+  }
   const bytes = fs.readFileSync(job.wasm);
   let module;
   try {
