@@ -19,6 +19,17 @@ app.add_typer(events_app, name="events")
 app.add_typer(workloads_app, name="workloads")
 
 
+@app.callback()
+def _check_environment() -> None:
+    """Why is one WebAssembly runtime faster than another on this CPU?"""
+    from hwprof.data.cpu import IdentityError, forced
+
+    try:
+        forced()          # a malformed HWPROF_CPU_ID is one line here, not a traceback in whatever reads it
+    except IdentityError as exc:
+        fail(f"HWPROF_CPU_ID: {exc}")
+
+
 def _size_bytes(text: str) -> int:
     units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
     t = text.strip().lower().removesuffix("ib").removesuffix("b")

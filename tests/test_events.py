@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -369,3 +370,34 @@ def test_forced_identity_applies_to_every_cpu(monkeypatch):
 
     with pytest.raises(IdentityError):
         identify(0)
+
+
+def test_events_match_cli_for_machines_one_is_not_on():
+    from typer.testing import CliRunner
+
+    from hwprof.cli import app
+
+    run = lambda *a, **kw: CliRunner().invoke(app, ["events", "match", *a], **kw)  # noqa: E731
+    out = run("GenuineIntel-6-CF-2")
+    assert out.exit_code == 0 and "microarch  emeraldrapids (perf table emeraldrapids)" in out.output
+    assert "not on this microarchitecture: dsb_to_l1i_ref_ratio, l1i_hits" in out.output
+    hybrid = run("GenuineIntel-6-97-2").output
+    assert "alderlake:" in hybrid and "alderlake-atom:" in hybrid and "PMU cpu_atom" in hybrid
+    assert "neoverse-n1" in run("0x00000000410fd0c0").output
+    doc = json.loads(run("AuthenticAMD-26-44", "--json").output)
+    assert doc["microarch"] == "zen5" and doc["maps"][0]["perf_table"] == "amdzen5"
+    zen6 = run("AuthenticAMD-26-50")          # perf's table is amdzen6; hwprof has no map for it
+    assert zen6.exit_code == 0 and "microarch  amdzen6" in zen6.output and "generic" in zen6.output
+    for bad, message in (("GenuineIntel-6-1", "unknown CPU"), ("Acme-6-1", "unknown x86 vendor"),
+                         ("zzz", "is not Vendor-Family-Model")):
+        got = run(bad)
+        assert got.exit_code == 2 and message in got.output and len(got.output.strip().splitlines()) == 1, got.output
+
+
+def test_a_malformed_forced_identity_is_one_line_for_every_command():
+    from typer.testing import CliRunner
+
+    from hwprof.cli import app
+
+    got = CliRunner().invoke(app, ["doctor"], env={"HWPROF_CPU_ID": "not-an-id"})
+    assert got.exit_code == 2 and got.output.startswith("hwprof: error: HWPROF_CPU_ID:")
