@@ -90,7 +90,8 @@ def collect(
     backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
     events: list[str] = typer.Option([], "--events", "-e",
                                      help="Events or metrics, comma-separated or repeated (default: the whole map)."),
-    event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map instead of the one matching the CPU."),
+    event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map (a name, or a .toml file) instead "
+                                                                      "of the one matching the CPU."),
     repetitions: int = typer.Option(5, "--repetitions", "-n", min=1, help="Measured repetitions."),
     warmup: int = typer.Option(1, "--warmup", min=0, help="Unrecorded warm-up repetitions first."),
     cpu: Optional[int] = typer.Option(None, "--cpu", help="CPU to pin the measured process to (default: the last)."),
@@ -294,16 +295,17 @@ def doctor(
 
 
 @events_app.command("lint")
-def events_lint():
-    """Check every event map: names, duplicates, formulas, encodings."""
+def events_lint(paths: Optional[list[Path]] = typer.Argument(None, help="Map files to check (default: every "
+                                                                         "shipped map).")):
+    """Check event maps: names, duplicates, formulas, encodings; each problem names its file and line."""
     from hwprof import events as ev
 
-    problems = ev.lint()
+    problems = ev.lint(paths=list(paths or []))
     for p in problems:
         typer.echo(p)
     if problems:
         raise typer.Exit(1)
-    typer.echo(f"{len(ev.available())} event maps, no problems")
+    typer.echo(f"{len(paths) if paths else len(ev.available())} event maps, no problems")
 
 
 @events_app.command("match")
@@ -350,27 +352,31 @@ def events_list():
 
 
 @events_app.command("show")
-def events_show(name: Optional[str] = typer.Argument(None, help="Map name (default: the one for this CPU)."),
+def events_show(name: Optional[str] = typer.Argument(None, help="Map name or file (default: the one for this CPU)."),
                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Show a resolved event map: its events with perf names and encodings, and its metrics."""
     from hwprof import events as ev
-    from hwprof.data.cpu import identify
+    from hwprof import pinning
 
     try:
-        m = ev.load(name) if name else ev.for_cpu(identify())
+        m = ev.load(name) if name else ev.for_logical_cpu(pinning.choose_cpu())
     except ev.EventMapError as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps({"name": m.name, "title": m.title, "pmu": m.pmu, "gp_counters": m.gp_counters,
                                "events": {e.name: {"perf": e.perf, "encoding": dict(e.encoding), "kind": e.kind,
                                                    "fixed": e.fixed, "unit": e.unit} for e in m.events.values()},
-                               "metrics": {k: v.formula.text for k, v in m.metrics.items()}}, indent=1))
+                               "metrics": {k: v.formula.text for k, v in m.metrics.items()},
+                               "unavailable": m.unavailable, "perf_table": m.perf_table, "path": str(m.path)},
+                              indent=1))
         return
     typer.echo(f"{m.name}: {m.title}")
     for e in m.events.values():
         typer.echo(f"  event  {e.name:36} {e.perf_spec(m.pmu):40} {e.unit}")
     for metric in m.metrics.values():
         typer.echo(f"  metric {metric.name:24} = {metric.formula.text}")
+    for metric, why in m.unavailable.items():
+        typer.echo(f"  absent {metric:24}   {why}")
 
 
 @workloads_app.command("list")

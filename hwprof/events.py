@@ -229,31 +229,68 @@ def available(directory: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (directory or events_dir()).glob("*.toml") if p.stem != CATALOGUE)
 
 
-def load(name: str, directory: Path | None = None, _seen: tuple = ()) -> EventMap:
-    """Load one map by name, with everything it extends resolved (the child wins on a clash)."""
-    directory = directory or events_dir()
-    path = directory / f"{name}.toml"
-    if not path.exists():
-        raise EventMapError(f"no event map {name!r} in {directory} (known: {', '.join(available(directory))})")
-    if name in _seen:
-        raise EventMapError(f"event map {name!r} extends itself through {' -> '.join(_seen)}")
+def is_path(name: str) -> bool:
+    """True when a map is named by its file (a path or a .toml name) rather than by its name."""
+    return name.endswith(".toml") or "/" in name
+
+
+def _locate(name: str, directory: Path | None, near: Path | None) -> Path:
+    """The file of map `name`: a path as given; else beside the map that names it, else in the folder."""
+    if is_path(name):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise EventMapError(f"{path}: no such event map file")
+        return path
+    folders = [f for f in (near, directory or events_dir()) if f is not None]
+    for folder in folders:
+        if (folder / f"{name}.toml").is_file():
+            return folder / f"{name}.toml"
+    known = ", ".join(available(folders[-1]))
+    raise EventMapError(f"no event map {name!r} in {' or '.join(map(str, dict.fromkeys(folders)))} (known: {known})")
+
+
+def _line_of(path: Path, name: str) -> str:
+    """'FILE:LINE' of the entry `name = "..."` in a map file (the file alone when it cannot be found)."""
+    try:
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if re.match(rf'\s*name\s*=\s*"{re.escape(name)}"', line):
+                return f"{path}:{i}"
+    except OSError:
+        pass
+    return str(path)
+
+
+def load(name: str, directory: Path | None = None, _seen: tuple = (), _near: Path | None = None) -> EventMap:
+    """Load one map by name (from the events folder) or by path, everything it extends resolved (the child
+    wins on a clash). A map loaded by path finds its parents beside it first, then in the events folder."""
+    path = _locate(name, directory, _near)
+    key = str(path.resolve())
+    if key in _seen:
+        raise EventMapError(f"event map {path.stem!r} extends itself through "
+                            f"{' -> '.join(Path(s).stem for s in _seen)}")
     raw = _raw(path)
-    result = EventMap(name=raw.get("name", name), title=raw.get("title", ""), pmu=raw.get("pmu"),
+    result = EventMap(name=raw.get("name", path.stem), title=raw.get("title", ""), pmu=raw.get("pmu"),
                       gp_counters=int(raw.get("gp_counters", 4)), abstract=bool(raw.get("abstract", False)),
                       extends=list(raw.get("extends", [])), x86=list(raw.get("match", {}).get("x86", [])),
                       arm=list(raw.get("match", {}).get("arm", [])), sources=list(raw.get("sources", [])),
                       perf_table=str(raw.get("perf_table", "")), path=path)
     for parent_name in result.extends:
-        parent = load(parent_name, directory, _seen + (name,))
+        parent = load(parent_name, directory, _seen + (key,), path.parent)
         result.events.update(parent.events)
         result.metrics.update(parent.metrics)
         result.unavailable.update(parent.unavailable)
         result.pmu = result.pmu if "pmu" in raw else parent.pmu
     for d in raw.get("event", []):
-        ev = _parse_event(d, str(path))
+        ev = _parse_event(d, _line_of(path, d.get("name", "")))
         result.events[ev.name] = ev
     for d in raw.get("metric", []):
-        result.metrics[d["name"]] = Metric(d["name"], Formula(d["formula"]), d.get("unit", ""), d.get("desc", ""))
+        if "name" not in d or "formula" not in d:
+            raise EventMapError(f"{_line_of(path, d.get('name', ''))}: a metric needs a name and a formula")
+        try:
+            formula = Formula(d["formula"])
+        except EventMapError as exc:
+            raise EventMapError(f"{_line_of(path, d['name'])}: metric {d['name']}: {exc}") from None
+        result.metrics[d["name"]] = Metric(d["name"], formula, d.get("unit", ""), d.get("desc", ""))
         result.unavailable.pop(d["name"], None)
     # This file's own word wins: a metric it says the core lacks is dropped even if a parent defines it.
     for metric, why in (raw.get("unavailable") or {}).items():
@@ -335,75 +372,79 @@ def microarch_of(cpu: CpuId, directory: Path | None = None) -> str:
     return ""
 
 
-def lint(directory: Path | None = None) -> list[str]:
-    """Problems in every map file: bad TOML, duplicates, unknown formula names, missing or unknown encodings."""
+def lint(directory: Path | None = None, paths: list[Path] | None = None) -> list[str]:
+    """Problems in map files (every one in the folder, or the `paths` given): bad TOML, duplicates, unknown
+    formula names, missing or unknown encoding fields; each problem starts with FILE[:LINE]."""
     directory = directory or events_dir()
+    files = [Path(p) for p in paths] if paths else [directory / f"{n}.toml" for n in available(directory)]
     problems = []
-    for name in available(directory):
+    for path in files:
         try:
-            raw = _raw(directory / f"{name}.toml")
-            resolved = load(name, directory)
+            raw = _raw(path)
+            resolved = load(str(path), directory)
         except EventMapError as exc:
-            problems.append(f"{name}: {exc}")
+            problems.append(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}")
             continue
-        problems += [f"{name}: {p}" for check in (_lint_names, _lint_events, _lint_match, _lint_unavailable)
-                     for p in check(raw, resolved)]
-        problems += [f"{name}: metric {m.name}: unknown event {n!r}" for m in resolved.metrics.values()
+        where = lambda entry="": _line_of(path, entry) if entry else str(path)  # noqa: E731
+        problems += [f"{where(entry)}: {p}" for check in (_lint_names, _lint_events, _lint_match, _lint_unavailable)
+                     for entry, p in check(raw, resolved)]
+        problems += [f"{where(m.name)}: metric {m.name}: unknown event {n!r}" for m in resolved.metrics.values()
                      for n in m.formula.names if n not in resolved.events]
     return problems
 
 
-def _lint_names(raw: dict, resolved: EventMap) -> list[str]:
+def _lint_names(raw: dict, resolved: EventMap) -> list[tuple[str, str]]:
     out = [] if raw.get("name", resolved.path.stem) == resolved.path.stem else \
-        [f"name {raw.get('name')!r} differs from the file name"]
+        [("", f"name {raw.get('name')!r} differs from the file name")]
     for section in ("event", "metric"):
         seen = set()
         for d in raw.get(section, []):
             n = d.get("name", "")
             if not _NAME.fullmatch(n or ""):
-                out.append(f"{section} name {n!r} is not of the form [A-Za-z_][A-Za-z0-9_.]*")
+                out.append((n, f"{section} name {n!r} is not of the form [A-Za-z_][A-Za-z0-9_.]*"))
             if n in seen:
-                out.append(f"duplicate {section} {n!r}")
+                out.append((n, f"duplicate {section} {n!r}"))
             seen.add(n)
     return out
 
 
-def _lint_events(raw: dict, resolved: EventMap) -> list[str]:
+def _lint_events(raw: dict, resolved: EventMap) -> list[tuple[str, str]]:
     out = []
     fields = ARM_FIELDS if resolved.is_arm else X86_FIELDS
     for d in raw.get("event", []):
-        what = f"event {d.get('name')}"
+        name = d.get("name", "")
+        what = f"event {name}"
         for key in list(d.get("encoding") or {}) + list(d.get("raw") or {}):
             if key not in fields:
-                out.append(f"{what}: encoding field {key!r} is not a perf format field ({', '.join(fields)})")
+                out.append((name, f"{what}: encoding field {key!r} is not a perf format field ({', '.join(fields)})"))
         kind = d.get("kind", "core")
         if kind not in KINDS:
-            out.append(f"{what}: unknown kind {kind!r}")
+            out.append((name, f"{what}: unknown kind {kind!r}"))
         if kind == "core" and not d.get("encoding"):
-            out.append(f"{what}: no raw encoding")
+            out.append((name, f"{what}: no raw encoding"))
         if kind == "core" and d.get("encoding") and "event" not in d["encoding"]:
-            out.append(f"{what}: encoding has no event code")
+            out.append((name, f"{what}: encoding has no event code"))
         if kind != "core" and not d.get("perf"):
-            out.append(f"{what}: a {kind} event needs its perf name")
+            out.append((name, f"{what}: a {kind} event needs its perf name"))
     return out
 
 
-def _lint_match(raw: dict, resolved: EventMap) -> list[str]:
-    out = [] if isinstance(raw.get("perf_table", ""), str) else ["perf_table must be a string"]
+def _lint_match(raw: dict, resolved: EventMap) -> list[tuple[str, str]]:
+    out = [] if isinstance(raw.get("perf_table", ""), str) else [("", "perf_table must be a string")]
     for pattern in raw.get("match", {}).get("x86", []):
         try:
             re.compile(pattern)
         except re.error as exc:
-            out.append(f"bad x86 pattern {pattern!r}: {exc}")
+            out.append(("", f"bad x86 pattern {pattern!r}: {exc}"))
     return out
 
 
-def _lint_unavailable(raw: dict, resolved: EventMap) -> list[str]:
+def _lint_unavailable(raw: dict, resolved: EventMap) -> list[tuple[str, str]]:
     out = []
     own = {d.get("name") for d in raw.get("metric", [])}
     for metric in raw.get("unavailable") or {}:
         if metric not in STANDARD_METRICS:
-            out.append(f"[unavailable] {metric!r} is not a standard metric ({', '.join(STANDARD_METRICS)})")
+            out.append(("", f"[unavailable] {metric!r} is not a standard metric ({', '.join(STANDARD_METRICS)})"))
         if metric in own:
-            out.append(f"{metric!r} is both defined and listed as unavailable")
+            out.append((metric, f"{metric!r} is both defined and listed as unavailable"))
     return out

@@ -401,3 +401,45 @@ def test_a_malformed_forced_identity_is_one_line_for_every_command():
 
     got = CliRunner().invoke(app, ["doctor"], env={"HWPROF_CPU_ID": "not-an-id"})
     assert got.exit_code == 2 and got.output.startswith("hwprof: error: HWPROF_CPU_ID:")
+
+
+def test_maps_by_path_are_loaded_linted_and_used(tmp_path, store):
+    """A user's map outside the shipped folder: its parents come from beside it, then from events/."""
+    from typer.testing import CliRunner
+
+    from hwprof.cli import app
+
+    good = tmp_path / "mine.toml"
+    good.write_text(textwrap.dedent("""
+        name = "mine"
+        title = "a user's map"
+        extends = ["generic"]
+        [[metric]]
+        name = "faults_per_ms"
+        formula = "page_faults / task_clock"
+        """))
+    m = events.load(str(good))
+    assert m.path == good and "task_clock" in m.events and "faults_per_ms" in m.metrics
+    assert events.lint(paths=[good]) == []
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\npmu = "cpu"\n\n[[event]]\nname = "X"\nencoding = { event = 0x10, umsk = 1 }\n'
+                   '\n[[metric]]\nname = "r"\nformula = "X / Y"\n')
+    got = CliRunner().invoke(app, ["events", "lint", str(bad)])
+    assert got.exit_code == 1
+    assert f"{bad}:5: event X: encoding field 'umsk'" in got.output and f"{bad}:9: metric r: unknown event 'Y'" in got.output
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "broken"\n[[metric]]\nname = "r"\nformula = "1 +"\n')
+    with pytest.raises(EventMapError, match=f"{broken}:3: metric r: formula"):
+        events.load(str(broken))
+    shown = CliRunner().invoke(app, ["events", "show", str(good)])
+    assert shown.exit_code == 0 and "faults_per_ms" in shown.output
+    result = collect_with_map(str(good), store)
+    assert result.provenance["event_map"] == "mine"
+    assert any(r.name == "faults_per_ms" and r.value is not None for r in result.records)
+
+
+def collect_with_map(path, store):
+    from hwprof.collect import CollectConfig, collect
+
+    return collect(CollectConfig("2mm", size="mini", event_map=path, results=store, repetitions=1, warmup=0,
+                                 events=("faults_per_ms",), count_phases=("execute",)))
