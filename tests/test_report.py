@@ -21,7 +21,7 @@ from browser import needs_chromium, open_in_chromium, problems
 
 KERNELS = ("2mm", "atax", "gemm")
 TARGETS = ("wasmtime", "wasmtime-winch", "native")
-TABLE_I = ("dsb_misses", "dsb_hits", "dsb_miss_rate", "l1i_misses", "l1i_hits", "l1i_miss_rate", "dsb_to_l1i_ref_ratio")
+from hwprof.events import TABLE1_METRICS as TABLE_I
 
 
 def run(store: Path, workload: str, runtime: str, size: str, reps: int, **kw) -> None:
@@ -44,7 +44,8 @@ def store(tmp_path_factory) -> Path:
     for target in ("wasmtime", "native"):
         run(root, "attitude", target, "small", 2)
     # Table I: the hardware events (not supported on a machine without a PMU) and the simulator's I1 figures.
-    run(root, "gemm", "wasmtime", "mini", 1, events=TABLE_I)
+    # The study's own CPU's map, named: the Table I rows must not depend on this machine's CPU model.
+    run(root, "gemm", "wasmtime", "mini", 1, events=TABLE_I, event_map="skylake")
     run(root, "gemm", "native", "mini", 2, backend="cachegrind", events=("Ir", "I1mr", "l1i_miss_rate"))
     return root
 
@@ -91,7 +92,9 @@ def test_fig5_ratio_is_mean_execute_over_wasmtime(frame, sections):
         for target in TARGETS:
             mine = ex[(ex["workload"] == kernel) & (ex["runtime"] == target)]["value"]
             r = row(fig5.table, workload=kernel, target=target)
-            assert r["n"] == len(mine) == 3        # the cachegrind gemm runs never enter a timing figure
+            # Every perf run counts (the Table I run of gemm too: it is timed like the others); the cachegrind
+            # gemm runs never enter a timing figure.
+            assert r["n"] == len(mine) >= 3
             assert r["ratio"] == pytest.approx(mine.mean() / base.mean(), rel=1e-12)
             assert r["low"] <= r["ratio"] <= r["high"]
     assert row(fig5.table, workload="gemm", target="wasmtime")["ratio"] == pytest.approx(1.0)
