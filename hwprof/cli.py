@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from hwprof.cli_common import fail
+from hwprof.cli_common import fail, interrupted_exit, signals_as_interrupts
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Why is one WebAssembly runtime faster than another on this CPU?")
@@ -159,11 +159,13 @@ def collect(
         features=tuple(wasm_feature))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
-        result = run_collect(config, progress=progress)
+        with signals_as_interrupts():
+            result = run_collect(config, progress=progress)
     except CollectError as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted; repetitions finished so far are in the store", 130)
+    except KeyboardInterrupt as exc:
+        what, code = interrupted_exit(exc)
+        fail(f"interrupted by {what}; repetitions finished so far are in the store", code)
     summaries = stats.summarize(result.records)
     if as_json:
         typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
@@ -224,12 +226,14 @@ def campaign(
         typer.echo(("\r" + line[:160].ljust(160)) if tty else line, err=True, nl=not tty)
 
     try:
-        result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
+        with signals_as_interrupts():
+            result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
     except (CampaignError, SpecError, StoreError) as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        fail(f"interrupted; finished runs are in {folder}: `hwprof campaign {spec} --resume"
-             + (f" --results {results}" if results else "") + "` continues", 130)
+    except KeyboardInterrupt as exc:
+        what, code = interrupted_exit(exc)
+        fail(f"interrupted by {what}; finished runs are in {folder}: `hwprof campaign {spec} --resume"
+             + (f" --results {results}" if results else "") + "` continues", code)
     if tty and not quiet:
         typer.echo("", err=True)
     if as_json:

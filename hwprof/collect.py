@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from hwprof import backends, events, pinning, runtimes, workloads
+from hwprof import backends, events, pinning, runtimes, scratch, workloads
 from hwprof.data import provenance
 from hwprof.data.cpu import core_pmu_of, identify
 from hwprof.data.schema import Record
@@ -97,9 +98,10 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
     session = new_id()
     prov = describe(col)
     result = CollectResult(session, notes=list(col.probe.notes) + col.notes, provenance=prov)
-    store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
+    with store_errors(config.results, result):
+        store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
     old_affinity = pinning.keep_controller_off(col.cpu)
-    root = Path(tempfile.mkdtemp(prefix="hwprof-"))
+    root = scratch.make()
     state, failure = "interrupted", None
     try:
         total = config.warmup + config.repetitions
@@ -115,17 +117,36 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
                 if rep >= 0 and run_prov["disturbed"]:
                     result.disturbed += 1
                     progress(f"repetition {rep + 1} disturbed: {run_prov['disturbed']} (kept, flagged)")
-                result.run_files.append(store.write_run(session, run_prov, done.records, timeline=done.timeline))
+                with store_errors(config.results, result):
+                    result.run_files.append(store.write_run(session, run_prov, done.records, timeline=done.timeline))
                 result.records += done.records
             if failure:
                 break
         state = "failed" if failure else "complete"
+    except CollectError as exc:
+        state, failure = "failed", str(exc)
+        raise
     finally:
         os.sched_setaffinity(0, old_affinity)
-        store.write_session(session, state, error=failure or "", runs=len(result.run_files),
-                            planned=config.repetitions)
         if not config.keep_workdir:
             shutil.rmtree(root, ignore_errors=True)
+        try:
+            store.write_session(session, state, error=failure or "", runs=len(result.run_files),
+                                planned=config.repetitions)
+        except OSError:
+            pass    # a full disk: the run files written so far are the record; the error above says why
     if failure:
         raise CollectError(f"{col.workload.name} under {col.runtime.name}: {failure}")
     return result
+
+
+@contextlib.contextmanager
+def store_errors(folder: Path, result: CollectResult):
+    """An OSError writing the store (a full disk, a read-only folder) as one CollectError line saying what was kept."""
+    try:
+        yield
+    except OSError as exc:
+        why = "no space left on its device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        kept = len(result.run_files)
+        raise CollectError(f"cannot write the results store {folder}: {why}; {kept} repetition(s) were stored "
+                           "before it and load as they are") from None

@@ -8,6 +8,7 @@ shuffle per round), which spreads drift across targets and makes resumption exac
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from hwprof import pinning
+from hwprof import pinning, scratch
 from hwprof.analysis.verdict import mean_ci
 from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
 from hwprof.collect import CollectConfig, CollectError, describe, open_collector
@@ -234,7 +235,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         states = read_state(root, spec)
         collectors: dict[str, tuple] = {}
         done_now, state, disturbed = 0, "interrupted", 0
-        tmp = Path(tempfile.mkdtemp(prefix="hwprof-campaign-"))
+        tmp = scratch.make("campaign")
         old_affinity = None
         try:
             while (st := next_cell(states, spec.seed)) is not None:
@@ -251,7 +252,12 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
                             "campaign_run_seconds": round(seconds, 6), "noise": done.noise,
                             "disturbed": done.noise.get("disturbed", "")}
-                store.write_run(cid, run_prov, done.records, timeline=done.timeline)
+                try:
+                    store.write_run(cid, run_prov, done.records, timeline=done.timeline)
+                except OSError as exc:
+                    why = "no space left on its device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+                    raise CampaignError(f"cannot write {root}: {why}; {done_now} run(s) were stored this time and "
+                                        "load as they are; `--resume` continues once there is room") from None
                 done_now += 1
                 disturbed += bool(run_prov["disturbed"])
                 value = stopping_value(done.records)
@@ -271,8 +277,12 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 os.sched_setaffinity(0, old_affinity)
             shutil.rmtree(tmp, ignore_errors=True)
             summary = _summary(states)
-            atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(), "summary": summary})
-            store.write_session(cid, state, campaign=spec.name, runs=sum(len(s.values) for s in states.values()))
+            try:
+                atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(),
+                                                    "summary": summary})
+                store.write_session(cid, state, campaign=spec.name, runs=sum(len(s.values) for s in states.values()))
+            except OSError:
+                pass    # a full disk: the run files are the record, and the error raised says why
     finally:
         lock.release()
     failures: dict[str, int] = {}

@@ -80,9 +80,10 @@ class ResultStore:
         return path
 
     def write_session(self, session_id: str, state: str, **info) -> Path:
-        """Record a collect session's state: running, complete, failed or interrupted."""
+        """Record a collect session's state: running, complete, failed or interrupted (with who writes it, so
+        a session left `running` by a killed process is told apart later: see session_state)."""
         doc = {"format_version": FORMAT_VERSION, "session_id": session_id, "state": state,
-               "updated": stamp(), **info}
+               "updated": stamp(), "pid": os.getpid(), "host": os.uname().nodename, "boot_id": boot_id(), **info}
         path = self.root / SESSIONS / f"{session_id}.json"
         atomic_write_json(path, doc)
         return path
@@ -106,12 +107,41 @@ def read_run(path: str | os.PathLike) -> dict:
     return doc
 
 
+KILLED = "killed"   # a session whose file says running but whose process is gone (SIGKILL, power loss)
+
+
+def boot_id() -> str:
+    """This boot's id (a pid is only meaningful within one boot of one machine)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def session_state(doc: dict) -> str:
+    """A session's state, `killed` when it says running but its process no longer exists on this machine."""
+    state = doc.get("state", "")
+    if state != "running" or not doc.get("pid"):
+        return state
+    if doc.get("host") != os.uname().nodename:
+        return state                      # another machine's session: nothing to check from here
+    if doc.get("boot_id") and doc["boot_id"] != boot_id():
+        return KILLED                     # written before this boot
+    try:
+        os.kill(int(doc["pid"]), 0)
+    except ProcessLookupError:
+        return KILLED
+    except PermissionError:
+        pass
+    return state
+
+
 def _session_states(root: Path) -> dict[str, str]:
     states = {}
     for p in (root / SESSIONS).glob("*.json"):
         try:
             d = json.loads(p.read_text())
-            states[d["session_id"]] = d.get("state", "")
+            states[d["session_id"]] = session_state(d)
         except (OSError, ValueError, KeyError):
             continue
     return states

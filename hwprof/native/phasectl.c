@@ -321,9 +321,24 @@ void *hwprof_bench_end(void *env, void *caller, void *args, size_t nargs)
  * same phase control, and the marks go to the file named by HWPROF_MARKS_OUT when the program exits
  * (one "phase begin|end nanoseconds" line each).
  */
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 
 static int native_ready;
+
+/* Run by hwprof (HWPROF_CONTROLLER_PID set), the program dies with the process that started it (perf,
+ * or the controller), which itself dies with the controller: killing hwprof leaves no benchmark behind.
+ * If the controller is already gone, nobody would end us: leave at once. */
+__attribute__((constructor)) static void native_tie_to_controller(void)
+{
+    const char *controller = getenv("HWPROF_CONTROLLER_PID");
+    if (!controller || !*controller)
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (kill((pid_t)atol(controller), 0) != 0)
+        _exit(4);
+}
 
 static void native_write_marks(void)
 {
