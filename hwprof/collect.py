@@ -16,6 +16,7 @@ from hwprof.data.cpu import core_pmu_of, identify
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, new_id, stamp
 from hwprof.measure import Collector
+from hwprof.sandbox import SandboxError
 from hwprof.workloads.module import ModuleError
 
 
@@ -72,7 +73,7 @@ def open_collector(config: CollectConfig) -> Collector:
     """Plan a collect (target, workload build, backend, passes), or say in one line why it cannot run."""
     try:
         return Collector(config)
-    except (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError, ModuleError,
+    except (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError, ModuleError, SandboxError,
             events.EventMapError, pinning.PinningError) as exc:
         raise CollectError(str(exc)) from None
 
@@ -109,7 +110,10 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
             rep = i - config.warmup
             label = f"warm-up {i + 1}/{config.warmup}" if rep < 0 else f"repetition {rep + 1}/{config.repetitions}"
             progress(f"{label}: {len(col.prepare_passes) + len(col.passes)} pass(es) on CPU {col.cpu}")
-            done = col.repetition(rep, root)
+            try:
+                done = col.repetition(rep, root)
+            except SandboxError as exc:
+                raise CollectError(str(exc)) from None
             failure = done.failure
             if rep >= 0 or failure:
                 run_prov = {**prov, "pinning": done.pinning, "noise": done.noise,

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwprof import backends, events, noise, pinning, runtimes, workloads
+from hwprof import backends, events, noise, pinning, runtimes, sandbox, workloads
 from hwprof.backends import Pass, Probe
 from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder
@@ -181,6 +181,7 @@ class Collector:
                               f"({problem}); the proposals it needs are unknown, the target's compile will tell")
         features = tuple(f for f in module.FEATURES if f in needed or f in c.features)
         runtimes.check_inputs(self.runtime, inputs, features)
+        sandbox.check_jail(self.runtime.name, self.runtime.confines_links, inputs.dirs)
         if not c.unknown_imports:
             foreign = info.foreign_imports()
             if foreign:
@@ -194,8 +195,8 @@ class Collector:
 
         An uncounted phase still gets its wall time, from the marks of the process that runs it anyway.
         """
-        if not wanted:
-            return self.phases
+        if not wanted or self.phases == ("total",):
+            return self.phases       # a whole-process run has one phase: it is what gets counted
         unknown = [p for p in wanted if p not in self.phases]
         if unknown:
             raise runtimes.RuntimeError_(f"{self.runtime.name} has no phase {', '.join(unknown)} (it has: "
@@ -282,6 +283,8 @@ class Collector:
         """Every pass of one repetition: its records, pinning facts, failure line (or None), timeline and noise."""
         self._timeline: list[dict] = []
         self._noise: list[dict] = []
+        # A folder may have gained a link out of it since the plan (another program, a wasmtime-cli run).
+        sandbox.check_jail(self.runtime.name, self.runtime.confines_links, self.inputs.dirs)
         records, pin, failure = self._passes(rep, root)
         return Repetition(records, pin, failure, self._relative_timeline(), noise.summarize(self._noise))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from hwprof import pinning, scratch
+from hwprof.sandbox import SandboxError
 from hwprof.analysis.verdict import mean_ci
 from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
 from hwprof.collect import CollectConfig, CollectError, describe, open_collector
@@ -247,7 +248,11 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 if old_affinity is None:
                     old_affinity = pinning.keep_controller_off(col.cpu)
                 t0 = time.monotonic()
-                done = col.repetition(len(st.values), _fresh(tmp))
+                try:
+                    done = col.repetition(len(st.values), _fresh(tmp))
+                except SandboxError as exc:
+                    st.failure = str(exc)
+                    continue
                 seconds = time.monotonic() - t0
                 run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
                             "campaign_run_seconds": round(seconds, 6), "noise": done.noise,

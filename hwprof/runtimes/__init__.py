@@ -165,6 +165,7 @@ class Runtime(Protocol):
     limits: dict[str, str]           # for the inputs it cannot take: why (one phrase)
     features: frozenset[str]         # wasm proposals it can enable
     stdin_via_process: bool          # the module reads the measured process's stdin (else a host opens it)
+    confines_links: bool             # the runtime itself keeps a preopened folder's links inside it
 
     def probe(self) -> str: ...
 

@@ -27,6 +27,8 @@ from hwprof.runtimes import INPUTS, Job, Outcome, Prepared, RuntimeError_, read_
 from hwprof.workloads.module import FEATURES
 
 FIELDS = {"name": str, "title": str, "command": list, "version": list, "install": str, "flags": str}
+# Optional: python_package (str), prepare (list), [inputs], [features], confines_links (bool: the runtime keeps
+# a preopened folder's links inside it; otherwise hwprof refuses folders holding a link that leads out).
 # {wasm} is the module, {args} its arguments, {artefact} what the optional `prepare` command wrote,
 # {options} where the [inputs] and [features] pieces go.
 PLACEHOLDERS = ("{args}",)
@@ -99,6 +101,7 @@ class CliRuntime:
         self.limits = {k: f"{path.name} says no way to pass it to {doc['command'][0]}"
                        for k in INPUTS if k not in self.accepts}
         self.features = frozenset(doc.get("features", {}))
+        self.confines_links = bool(doc.get("confines_links", False))
 
     def executable(self) -> str:
         """The runtime's executable: in its Python package's folder, else on PATH (raises when neither)."""

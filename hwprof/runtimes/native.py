@@ -25,6 +25,7 @@ class NativeRuntime:
               "unknown-imports": "a native program has no wasm imports"}
     features: frozenset[str] = frozenset()
     stdin_via_process = True
+    confines_links = True            # no folders at all
 
     def probe(self) -> str:
         """The native 'runtime' is the machine itself."""

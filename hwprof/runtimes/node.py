@@ -78,6 +78,7 @@ class NodeRuntime:
     limits: dict[str, str] = {}
     features = frozenset(V8_FEATURES)
     stdin_via_process = False
+    confines_links = False           # Node's WASI follows links anywhere: the controller checks folders
 
     def probe(self) -> str:
         """Node's and V8's versions (raises when node cannot be found or run)."""

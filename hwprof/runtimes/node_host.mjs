@@ -12,6 +12,7 @@ import { WASI } from "node:wasi";
 const PHASE = { bootstrap: 0, compile: 1, instantiate: 2, execute: 3, startup: 4 };
 const PHASE_NAMES = Object.keys(PHASE);
 const PAGE = 65536;
+const ERRNO_PERM = 63; // WASI preview 1: operation not permitted
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const addon = { exports: {} };
@@ -120,7 +121,10 @@ async function invoke(module, markers, io) {
     preopens: Object.fromEntries(job.dirs.map(([host, guest]) => [guest, host])),
     stdin: io.stdin, stdout: io.stdout, stderr: io.stderr,
   });
-  let imports = { wasi_snapshot_preview1: wasi.wasiImport, bench: { start: pc.benchStart, end: pc.benchEnd } };
+  // hwprof's sandbox rule: no symbolic link may be made in a preopened folder (Node's WASI would follow it
+  // anywhere); the controller refuses folders that already hold one leading out.
+  const wasiImport = { ...wasi.wasiImport, path_symlink: () => ERRNO_PERM };
+  let imports = { wasi_snapshot_preview1: wasiImport, bench: { start: pc.benchStart, end: pc.benchEnd } };
   if (job.unknown_imports === "trap") imports = trapStubs(module, imports);
   const exportName = job.invoke || "_start";
   const instance = await phase("instantiate", async () => {

@@ -161,6 +161,7 @@ class Wasm2cRuntime:
               "unknown-imports": "wasm2c resolves imports when the executable is linked, so none can be left open"}
     features = frozenset({"simd"})   # wabt's defaults; other proposals would need wasm2c flags and runtime support
     stdin_via_process = True
+    confines_links = True            # no folders at all
 
     def probe(self) -> str:
         """wasm2c's and the C compiler's versions (raises when either is missing)."""

@@ -60,6 +60,7 @@ class WasmerRuntime:
               "unknown-imports": "the SDK defines WASI imports only and cannot add trapping ones"}
     features = frozenset({"simd"})   # Wasmer's defaults; the SDK has no switch for any other proposal
     stdin_via_process = False
+    confines_links = False           # the host copies folders in: the controller checks them first
 
     def probe(self) -> str:
         """The wasmer-sdk package's version and the engine inside it (raises when it is not installed)."""

@@ -44,6 +44,7 @@ class WasmtimeRuntime:
     limits: dict[str, str] = {}
     features = frozenset(FEATURES)
     stdin_via_process = False
+    confines_links = True            # cap-std: a path resolving outside a preopen is EPERM
 
     def __init__(self, opt_level: str = "speed"):
         if opt_level not in OPT_LEVELS:
