@@ -30,15 +30,16 @@ def _check_environment() -> None:
         fail(f"HWPROF_CPU_ID: {exc}")
 
 
-def _size_bytes(text: str) -> int:
+def _size_bytes(text: str, option: str = "--memory-limit", least: int = 1 << 16,
+                least_why: str = "a limit must be at least one wasm page (64KiB)") -> int:
     units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
     t = text.strip().lower().removesuffix("ib").removesuffix("b")
     try:
         value = int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
     except (ValueError, KeyError):
-        fail(f"--memory-limit {text!r} is not a size (e.g. 4GiB, 512MiB)")
-    if value < 1 << 16:
-        fail(f"--memory-limit {text!r}: a limit must be at least one wasm page (64KiB)")
+        fail(f"{option} {text!r} is not a size (e.g. 4GiB, 512MiB)")
+    if value < least:
+        fail(f"{option} {text!r}: {least_why}")
     return value
 
 
@@ -97,6 +98,9 @@ def collect(
     cpu: Optional[int] = typer.Option(None, "--cpu", help="CPU to pin the measured process to (default: the last)."),
     timeout: float = typer.Option(300.0, "--timeout", min=0.1, help="Seconds one measured process may run."),
     memory_limit: str = typer.Option("4GiB", "--memory-limit", help="Largest linear memory a module may have."),
+    max_output: str = typer.Option("16MiB", "--max-output", help="Bytes kept of each output stream of a measured "
+                                                                 "process (its start; the last 64 KiB too); the "
+                                                                 "rest is counted and dropped."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results store folder (default results/default)."),
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
@@ -156,7 +160,8 @@ def collect(
         args=tuple(module_arg) + (() if invoke else tuple(args)), invoke_args=tuple(args) if invoke else (),
         env=_env(env),
         stdin=stdin.resolve() if stdin else None, invoke=invoke, unknown_imports=unknown_imports,
-        features=tuple(wasm_feature))
+        features=tuple(wasm_feature),
+        max_output=_size_bytes(max_output, "--max-output", 0, "a size cannot be negative"))
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: {msg}", err=True))
     try:
         with signals_as_interrupts():

@@ -55,6 +55,7 @@ class CollectConfig:
     invoke_args: tuple[str, ...] = ()       # the export's numeric arguments
     unknown_imports: str = ""               # "trap": imports nobody defines trap when called
     features: tuple[str, ...] = ()          # wasm proposals to enable (those the module needs are added)
+    max_output: int = 16 << 20              # bytes kept of each output stream (the start; the last 64 KiB too)
 
 
 @dataclass
@@ -87,7 +88,8 @@ def describe(col: Collector) -> dict:
                  "wasm": str(col.workload.wasm), "size": col.workload.size, "mode": col.config.mode,
                  "passes": len(col.prepare_passes) + len(col.passes), "inputs": col.inputs.to_dict(),
                  "input": col.inputs.label(), "wasm_features": list(col.features),
-                 "memory_limit": col.config.memory_limit, "timeout_s": col.config.timeout})
+                 "memory_limit": col.config.memory_limit, "timeout_s": col.config.timeout,
+                 "max_output": col.config.max_output})
     return prov
 
 

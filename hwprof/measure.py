@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwprof import backends, events, noise, pinning, runtimes, sandbox, workloads
+from hwprof import backends, capture, events, noise, pinning, runtimes, sandbox, workloads
 from hwprof.backends import Pass, Probe
 from hwprof.data.schema import Record
 from hwprof.records import RecordBuilder
@@ -31,27 +31,38 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_process(argv, env, pass_fds, cpu, timeout, workdir, stdin: Path | None = None) -> tuple[int | None, str, int, int]:
-    """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns, end ns).
+OUTPUT_FILES = ("launcher.log", "process-stdout.txt", "stdout.txt", "stderr.txt")
 
-    Its standard input is empty, or the `stdin` file for a target whose module reads the process's own.
+
+def run_process(argv, env, pass_fds, cpu, timeout, workdir, stdin: Path | None = None,
+                max_output: int = capture.DEFAULT_LIMIT) -> tuple[int | None, str, int, int, list[capture.Captured]]:
+    """Run the (wrapped) measured process pinned to cpu: (returncode or None on timeout, stderr tail, spawn ns,
+    end ns, what each output stream carried).
+
+    Its standard input is empty, or the `stdin` file for a target whose module reads the process's own. Every
+    output file of its work folder (its own stdout and stderr, the module's stdout.txt and stderr.txt that
+    hosts write) is captured with a bound, so output costs neither memory nor disk beyond it.
     """
-    spawn_ns = time.monotonic_ns()
-    with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out, \
-            open(stdin or os.devnull, "rb") as given:
-        proc = subprocess.Popen(argv, env=env, pass_fds=pass_fds, stdin=given, stdout=out, stderr=log,
-                                preexec_fn=pinning.pin_child(cpu), start_new_session=True, cwd=workdir)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            rc = None
-        except BaseException:
-            _kill_group(proc)
-            raise
-    end_ns = time.monotonic_ns()
+    streams = capture.capture_all(workdir, OUTPUT_FILES, max_output)
+    try:
+        spawn_ns = time.monotonic_ns()
+        with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out, \
+                open(stdin or os.devnull, "rb") as given:
+            proc = subprocess.Popen(argv, env=env, pass_fds=pass_fds, stdin=given, stdout=out, stderr=log,
+                                    preexec_fn=pinning.pin_child(cpu), start_new_session=True, cwd=workdir)
+            try:
+                rc = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                rc = None
+            except BaseException:
+                _kill_group(proc)
+                raise
+        end_ns = time.monotonic_ns()
+    finally:
+        carried = [s.stop() for s in streams.values()]
     tail = (workdir / "launcher.log").read_text(errors="replace").strip().splitlines()[-3:]
-    return rc, " | ".join(tail), spawn_ns, end_ns
+    return rc, " | ".join(tail), spawn_ns, end_ns, carried
 
 
 def phase_times(outcome: Outcome, spawn_ns: int) -> dict[str, list[float]]:
@@ -157,6 +168,7 @@ class Collector:
             self.probe.missing, config.sweep, self.absent, self.inputs.label())
         self._timeline: list[dict] = []
         self._noise: list[dict] = []
+        self._output: list[capture.Captured] = []
 
     def _inputs(self) -> tuple[runtimes.Inputs, tuple[str, ...], bool]:
         """The user's inputs checked against the module and the target; the proposals to enable; markers?"""
@@ -253,9 +265,11 @@ class Collector:
         try:
             stdin = self.inputs.stdin if self.runtime.stdin_via_process else None
             before = noise.sample(self.cpu)
-            rc, tail, spawn_ns, end_ns = run_process(launch.argv, env, launch.pass_fds, self.cpu,
-                                                     self.config.timeout, workdir, stdin)
+            rc, tail, spawn_ns, end_ns, carried = run_process(launch.argv, env, launch.pass_fds, self.cpu,
+                                                              self.config.timeout, workdir, stdin,
+                                                              self.config.max_output)
             self._noise.append(noise.between(before, noise.sample(self.cpu)))
+            self._output += [c for c in carried if c.dropped]
         finally:
             for fd in launch.close_fds:
                 os.close(fd)
@@ -283,9 +297,17 @@ class Collector:
         """Every pass of one repetition: its records, pinning facts, failure line (or None), timeline and noise."""
         self._timeline: list[dict] = []
         self._noise: list[dict] = []
+        self._output: list[capture.Captured] = []
         # A folder may have gained a link out of it since the plan (another program, a wasmtime-cli run).
         sandbox.check_jail(self.runtime.name, self.runtime.confines_links, self.inputs.dirs)
         records, pin, failure = self._passes(rep, root)
+        if self._output:
+            # Output beyond --max-output was counted and dropped: said on the rows of the run's last phase.
+            note = "; ".join(c.note() for c in self._output)
+            last = self.phases[-1]
+            records = [dataclasses.replace(r, note="; ".join(x for x in (r.note, note) if x))
+                       if r.phase == last and r.name == "wall_time" else r for r in records]
+            pin["output"] = {c.name: {"bytes": c.total, "dropped": c.dropped} for c in self._output}
         return Repetition(records, pin, failure, self._relative_timeline(), noise.summarize(self._noise))
 
     def _relative_timeline(self) -> list[dict]:

@@ -190,6 +190,7 @@ def test_cli_takes_args_after_the_double_dash_and_the_wasmtime_dir_spelling(modu
     (["--memory-limit", "0"], "at least one wasm page"),
     (["--memory-limit=-5GiB"], "at least one wasm page"),
     (["--dir", "/no/such/dir::/d"], "is not a folder"),
+    (["--max-output", "lots"], "--max-output 'lots' is not a size"),
     (["--invoke", "mix", "--", "1", "2"], "takes 3 argument"),
 ])
 def test_cli_bad_input_is_one_line_and_writes_nothing(args, message, modules, tmp_path):
