@@ -18,6 +18,8 @@ from hwprof.records import RecordBuilder
 from hwprof.runtimes import Job, Outcome, Prepared
 from hwprof.workloads import module
 
+WASM_PAGE = 1 << 16
+WASM32_MAX_MEMORY = 4 << 30     # 65536 pages of 64 KiB: the most a 32-bit linear memory can have
 EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call",
          "startup": "process-to-marker", "total": "process"}
 
@@ -192,6 +194,12 @@ class Collector:
             self.notes.append(f"{self.workload.name} does not validate with every proposal Wasmtime knows enabled "
                               f"({problem}); the proposals it needs are unknown, the target's compile will tell")
         features = tuple(f for f in module.FEATURES if f in needed or f in c.features)
+        if c.memory_limit < WASM_PAGE:
+            raise runtimes.RuntimeError_(f"a memory limit of {c.memory_limit} bytes is less than one wasm page "
+                                         "(64 KiB); there is no 'no limit'")
+        if c.memory_limit > WASM32_MAX_MEMORY and "memory64" not in features:
+            raise runtimes.RuntimeError_(f"--memory-limit {c.memory_limit / (1 << 30):g} GiB is more than a wasm32 "
+                                         "memory can hold (4 GiB); only a memory64 module can use more")
         runtimes.check_inputs(self.runtime, inputs, features)
         sandbox.check_jail(self.runtime.name, self.runtime.confines_links, inputs.dirs)
         if not c.unknown_imports:
