@@ -3,8 +3,11 @@
 __version__ = "0.1.0"
 
 
-def load_results(path):
-    """Return every record of a results store (or one run file) as a tidy pandas DataFrame."""
+def load_results(path, strict: bool = False):
+    """Return every record of a results store (or one run file) as a tidy pandas DataFrame.
+
+    A run file that cannot be read is skipped with a warning naming it; strict=True refuses the store instead.
+    """
     from hwprof.data.store import load_results as _load
 
-    return _load(path)
+    return _load(path, strict)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from hwprof.cli_common import fail, interrupted_exit, signals_as_interrupts
+from hwprof.cli_common import fail, interrupted_exit, signals_as_interrupts, warnings_as_lines
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Why is one WebAssembly runtime faster than another on this CPU?")
@@ -263,6 +263,8 @@ def compare(
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the tidy comparison as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the side-by-side table as Markdown."),
     as_json: bool = typer.Option(False, "--json", help="Print the tidy comparison as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse a store with an unreadable run file (default: "
+                                                        "skip it with a warning)."),
 ):
     """Compare results from machines side by side: target x workload x metric, ratio [95% CI], verdict."""
     from hwprof.analysis.compare import CompareError, compare_stores, wide
@@ -271,7 +273,8 @@ def compare(
 
     names = tuple(n.strip() for item in name for n in item.split(",") if n.strip())
     try:
-        tidy, sides = compare_stores(stores, labels=label or None, phases=tuple(phase), names=names)
+        with warnings_as_lines():
+            tidy, sides = compare_stores(stores, strict=strict, labels=label or None, phases=tuple(phase), names=names)
     except CompareError as exc:
         fail(str(exc))
     view = wide(tidy, sides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import warnings
 
 import typer
 
@@ -40,3 +41,19 @@ def interrupted_exit(exc: KeyboardInterrupt) -> tuple[str, int]:
     """What to call an interruption, and the exit status a shell expects for it (128 + the signal)."""
     signum = getattr(exc, "signum", signal.SIGINT)
     return ("Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name), 128 + signum
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """hwprof's own warnings (a skipped run file, ...) as one 'hwprof: warning:' line each on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        typer.echo(f"hwprof: warning: {message}", err=True)
+
+    old = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            yield
+    finally:
+        warnings.showwarning = old

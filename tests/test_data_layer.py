@@ -129,3 +129,28 @@ def test_a_format_1_file_still_loads(tmp_path):
     frame = hwprof.load_results(tmp_path)
     assert len(frame) == len(doc["records"]) and set(frame.iteration) == {0}
     assert set(frame.phase) == {"bootstrap", "compile", "instantiate", "execute"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "wrong shape"])
+def test_an_unreadable_run_file_is_skipped_with_a_warning_or_refused_when_strict(damage, tmp_path):
+    from typer.testing import CliRunner
+
+    from hwprof.cli import app
+    from hwprof.data.store import SkippedRunWarning
+
+    store = ResultStore(tmp_path)
+    good = store.write_run("s1", {"machine": "m", "arch": "x86_64"}, [rec(0)])
+    bad = store.write_run("s1", {"machine": "m", "arch": "x86_64"}, [rec(1)])
+    text = bad.read_text()
+    bad.write_text({"truncated": text[: len(text) // 2], "not json": "\x00\x01garbage",
+                    "wrong shape": json.dumps({"format_version": 4, "records": [{"no": "fields"}]})}[damage])
+    with pytest.warns(SkippedRunWarning, match=f"skipped {bad}"):
+        frame = hwprof.load_results(tmp_path)
+    assert list(frame["repetition"]) == [0] and frame["run_id"].iloc[0] == good.stem
+    with pytest.raises(StoreError, match=str(bad)):
+        hwprof.load_results(tmp_path, strict=True)
+    for command in (["compare", str(tmp_path), str(tmp_path)], ["report", str(tmp_path), "-o", str(tmp_path / "r")]):
+        got = CliRunner().invoke(app, command)
+        assert got.exit_code == 0 and f"hwprof: warning: skipped {bad}" in got.output, got.output
+        strict = CliRunner().invoke(app, [*command, "--strict"])
+        assert strict.exit_code == 2 and str(bad) in strict.output

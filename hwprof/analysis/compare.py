@@ -102,14 +102,14 @@ def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = N
     return pd.DataFrame(rows), sides
 
 
-def compare_stores(paths: list[Path], **options):
-    """Load each store and compare them (see compare_frames)."""
+def compare_stores(paths: list[Path], strict: bool = False, **options):
+    """Load each store (unreadable run files skipped with a warning unless `strict`) and compare them."""
     from hwprof.data.store import StoreError, load_results
 
     frames = []
     for p in paths:
         try:
-            frames.append(load_results(p))
+            frames.append(load_results(p, strict))
         except StoreError as exc:
             raise CompareError(str(exc)) from None
     return compare_frames(frames, [Path(p) for p in paths], **options)

@@ -19,6 +19,10 @@ class StoreError(Exception):
     """A results store or file that cannot be read or written."""
 
 
+class NewerFormatError(StoreError):
+    """A run file written by a newer hwprof: never skipped (its data would silently go missing)."""
+
+
 def stamp() -> str:
     """Now, in UTC, as every hwprof file writes it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -102,7 +106,10 @@ def read_run(path: str | os.PathLike) -> dict:
         raise StoreError(f"{path}: not a readable hwprof run file ({exc})") from None
     version = doc.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise StoreError(f"{path}: format_version {version!r} is newer than this hwprof reads ({FORMAT_VERSION}); upgrade hwprof")
+        if isinstance(version, int):
+            raise NewerFormatError(f"{path}: format_version {version} is newer than this hwprof reads "
+                                   f"({FORMAT_VERSION}); upgrade hwprof")
+        raise StoreError(f"{path}: no format_version: not an hwprof run file")
     doc["records"] = [Record.from_dict(r) for r in doc.get("records", [])]
     return doc
 
@@ -147,18 +154,38 @@ def _session_states(root: Path) -> dict[str, str]:
     return states
 
 
-def iter_rows(path: str | os.PathLike):
-    """Yield one flat dict per record of a store folder or a single run file."""
+class SkippedRunWarning(UserWarning):
+    """A run file of a store that could not be read and was left out (load with strict=True to refuse)."""
+
+
+def iter_rows(path: str | os.PathLike, strict: bool = False):
+    """Yield one flat dict per record of a store folder or a single run file.
+
+    A store's run file that cannot be read (truncated by a crash, edited by hand) is left out with a
+    SkippedRunWarning naming it; `strict` refuses the store instead. A single file asked for by name is
+    always read strictly.
+    """
+    import warnings
+
     path = Path(path)
     if path.is_file():
-        files, states = [path], {}
+        files, states, strict = [path], {}, True
     elif path.is_dir():
         root = path.parent if path.name == RUNS else path
         files, states = ResultStore(root).run_files(), _session_states(root)
     else:
         raise StoreError(f"{path}: no such results store or run file")
     for f in files:
-        doc = read_run(f)
+        try:
+            doc = read_run(f)
+        except NewerFormatError:
+            raise
+        except (StoreError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            message = str(exc) if isinstance(exc, StoreError) else f"{f}: not a readable hwprof run file ({exc})"
+            if strict:
+                raise StoreError(message) from None
+            warnings.warn(f"skipped {message}", SkippedRunWarning, stacklevel=2)
+            continue
         prov = doc.get("provenance", {})
         base = {"run_id": doc.get("run_id", f.stem), "timestamp": doc.get("timestamp", ""),
                 "session_id": doc.get("session_id", ""), "session_state": states.get(doc.get("session_id"), "")}
@@ -167,11 +194,12 @@ def iter_rows(path: str | os.PathLike):
             yield {**base, **r.to_dict()}
 
 
-def load_results(path: str | os.PathLike):
-    """Load a store folder (or one run file) as a pandas DataFrame with one row per record."""
+def load_results(path: str | os.PathLike, strict: bool = False):
+    """Load a store folder (or one run file) as a pandas DataFrame with one row per record (unreadable run
+    files of a store are skipped with a SkippedRunWarning; strict=True refuses them)."""
     import pandas as pd
 
-    rows = list(iter_rows(path))
+    rows = list(iter_rows(path, strict))
     columns = list(COLUMNS) + ["session_id", "session_state"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")

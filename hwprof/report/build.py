@@ -37,13 +37,13 @@ class ReportOutput:
         return [self.html, self.markdown, *self.files]
 
 
-def load(results: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+def load(results: str | os.PathLike | pd.DataFrame, strict: bool = False) -> pd.DataFrame:
     """A results frame from a store folder, a run file, or a frame already loaded."""
     if isinstance(results, pd.DataFrame):
         frame = results
     else:
         try:
-            frame = load_results(results)
+            frame = load_results(results, strict)
         except StoreError as exc:
             raise ReportError(str(exc)) from None
     if frame.empty:
@@ -78,9 +78,9 @@ def section_markdown(section: Section) -> str:
 
 
 def build_report(results: str | os.PathLike | pd.DataFrame, out_dir: str | os.PathLike,
-                 names: list[str] | None = None) -> ReportOutput:
+                 names: list[str] | None = None, strict: bool = False) -> ReportOutput:
     """Write report.html, report.md and each section's <name>.csv and <name>.md into out_dir."""
-    frame = load(results)
+    frame = load(results, strict)
     source = "a results frame" if isinstance(results, pd.DataFrame) else str(results)
     sections = build_sections(frame, names)
     out = Path(out_dir)

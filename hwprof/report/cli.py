@@ -17,12 +17,16 @@ def report(
                                        help="Folder for report.html, report.md and each figure's CSV and Markdown "
                                             "(default: <results>/report)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse a store with an unreadable run file (default: "
+                                                        "skip it with a warning)."),
 ):
     """Write the study's figures and tables (Figs. 5, 7, 8, 9, Table I, wasm/native slowdown) as HTML, CSV, Markdown."""
+    from hwprof.cli_common import warnings_as_lines
     from hwprof.report import ReportError, build_report
 
     try:
-        written = build_report(results, out or Path(results) / "report")
+        with warnings_as_lines():
+            written = build_report(results, out or Path(results) / "report", strict=strict)
     except ReportError as exc:
         fail(str(exc))
     if as_json:
