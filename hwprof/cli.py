@@ -95,7 +95,8 @@ def collect(
                                                                       "of the one matching the CPU."),
     repetitions: int = typer.Option(5, "--repetitions", "-n", min=1, help="Measured repetitions."),
     warmup: int = typer.Option(1, "--warmup", min=0, help="Unrecorded warm-up repetitions first."),
-    cpu: Optional[int] = typer.Option(None, "--cpu", help="CPU to pin the measured process to (default: the last)."),
+    cpu: Optional[str] = typer.Option(None, "--cpu", help="CPU to pin the measured process to (default: the last; "
+                                                          "auto: the last one no other hwprof measures on)."),
     timeout: float = typer.Option(300.0, "--timeout", min=0.1, help="Seconds one measured process may run."),
     memory_limit: str = typer.Option("4GiB", "--memory-limit", help="Largest linear memory a module may have."),
     max_output: str = typer.Option("16MiB", "--max-output", help="Bytes kept of each output stream of a measured "
@@ -150,10 +151,13 @@ def collect(
         if feature not in FEATURES:
             fail(f"--wasm-feature {feature!r} is not a proposal hwprof knows (choose from: {', '.join(FEATURES)})")
     args = list(args or [])
+    if cpu is not None and cpu != "auto" and not cpu.isdigit():
+        fail(f"--cpu {cpu!r}: a CPU number or auto")
     config = CollectConfig(
         workload=workload, runtime=runtime, size=size, backend=backend,
         events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
-        repetitions=repetitions, warmup=warmup, cpu=cpu, timeout=timeout, memory_limit=_size_bytes(memory_limit),
+        repetitions=repetitions, warmup=warmup, cpu=int(cpu) if cpu and cpu.isdigit() else cpu, timeout=timeout,
+        memory_limit=_size_bytes(memory_limit),
         results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
         dirs=_dirs(dirs), mode=mode, invocations=invocations,
         count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()),
@@ -231,7 +235,7 @@ def campaign(
         typer.echo(("\r" + line[:160].ljust(160)) if tty else line, err=True, nl=not tty)
 
     try:
-        with signals_as_interrupts():
+        with signals_as_interrupts(), warnings_as_lines():
             result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
     except (CampaignError, SpecError, StoreError) as exc:
         fail(str(exc))

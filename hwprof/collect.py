@@ -36,7 +36,7 @@ class CollectConfig:
     event_map: str | None = None          # force a map instead of matching the CPU
     repetitions: int = 5
     warmup: int = 1
-    cpu: int | None = None
+    cpu: int | str | None = None            # a CPU, "auto" (a free one), or None (the last allowed)
     timeout: float = 300.0
     memory_limit: int = 4 << 30
     results: Path = Path("results/default")
@@ -103,6 +103,10 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
     result = CollectResult(session, notes=list(col.probe.notes) + col.notes, provenance=prov)
     with store_errors(config.results, result):
         store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
+    claim = pinning.CpuClaim(col.cpu)
+    if claim.warning():
+        result.notes.append(claim.warning())
+        progress(claim.warning())
     old_affinity = pinning.keep_controller_off(col.cpu)
     root = scratch.make()
     state, failure = "interrupted", None
@@ -133,6 +137,7 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
         state, failure = "failed", str(exc)
         raise
     finally:
+        claim.release()
         os.sched_setaffinity(0, old_affinity)
         if not config.keep_workdir:
             shutil.rmtree(root, ignore_errors=True)

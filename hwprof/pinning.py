@@ -1,22 +1,89 @@
-"""Which CPU the measured process runs on, and keeping the controller off it."""
+"""Which CPU the measured process runs on, keeping the controller off it, and one measurement per CPU."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from pathlib import Path
 
 
 class PinningError(Exception):
     """A CPU that cannot be used."""
 
 
-def choose_cpu(requested: int | None = None) -> int:
-    """The CPU to measure on: the one asked for, else the last allowed CPU (the controller keeps the others)."""
+AUTO = "auto"
+
+
+def choose_cpu(requested: int | str | None = None) -> int:
+    """The CPU to measure on: the one asked for; "auto": the last allowed CPU no other hwprof is measuring on;
+    else the last allowed CPU (the controller keeps the others)."""
     allowed = sorted(os.sched_getaffinity(0))
+    if requested == AUTO:
+        free = [c for c in allowed if owner(c) is None]
+        if not free:
+            raise PinningError(f"--cpu auto: every allowed CPU ({allowed}) is being measured on by another hwprof")
+        return free[-1]
     if requested is not None:
         if requested not in allowed:
             raise PinningError(f"CPU {requested} is not available to this process (allowed: {allowed})")
         return requested
     return allowed[-1]
+
+
+def _lock_path(cpu: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"hwprof-cpu{cpu}.lock"
+
+
+def owner(cpu: int) -> int | None:
+    """The pid of the hwprof measuring on `cpu` now, or None."""
+    try:
+        fd = os.open(_lock_path(cpu), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None                   # nobody holds it
+    except BlockingIOError:
+        text = os.read(fd, 32).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)
+
+
+class SharedCpuWarning(UserWarning):
+    """Another hwprof measures on the same CPU: both measurements are disturbed."""
+
+
+class CpuClaim:
+    """This process measures on `cpu` until release(); `other` is the pid already measuring there, if any."""
+
+    def __init__(self, cpu: int):
+        self.cpu, self.other, self._fd = cpu, None, None
+        fd = os.open(_lock_path(cpu), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            self.other = int(text) if text.isdigit() else -1
+            os.close(fd)
+            return
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def warning(self) -> str:
+        """What to tell the user when another hwprof measures on the same CPU ('' when none)."""
+        if self.other is None:
+            return ""
+        return (f"another hwprof (pid {self.other}) is measuring on CPU {self.cpu} too: both measurements are "
+                "disturbed; use --cpu auto (or another --cpu) to measure on a free CPU")
+
+    def release(self) -> None:
+        """Let others measure on this CPU."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def keep_controller_off(cpu: int) -> set[int]:

@@ -138,3 +138,31 @@ def test_a_full_disk_is_one_line_and_the_runs_before_it_load(tmp_path):
     assert len(err.splitlines()) == 1 and "no space left on its device" in err and f"{full}/store" in err, err
     kept, states = json.loads((tmp_path / "load.txt").read_text())
     assert 1 <= kept < 30 and f"{kept} repetition(s) were stored" in err
+
+
+def test_two_collects_on_one_cpu_are_told_and_auto_picks_a_free_one(tmp_path):
+    from hwprof import pinning
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    first = subprocess.Popen([*HWPROF, "collect", "2mm", "--size", "large", "-n", "20", "--warmup", "0", "-q",
+                              "--count-phases", "execute", "-e", "task_clock", "--cpu", str(cpu),
+                              "--results", str(tmp_path / "a")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while pinning.owner(cpu) != first.pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pinning.owner(cpu) == first.pid
+        second = subprocess.run([*HWPROF, "collect", "2mm", "--size", "mini", "-n", "1", "--warmup", "0", "-q",
+                                 "-e", "task_clock", "--cpu", str(cpu), "--results", str(tmp_path / "b")],
+                                capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0 and f"another hwprof (pid {first.pid}) is measuring on CPU {cpu}" in second.stderr
+        if len(os.sched_getaffinity(0)) > 1:
+            auto = subprocess.run([*HWPROF, "collect", "2mm", "--size", "mini", "-n", "1", "--warmup", "0", "-q",
+                                   "-e", "task_clock", "--cpu", "auto", "--json", "--results", str(tmp_path / "c")],
+                                  capture_output=True, text=True, timeout=300)
+            assert auto.returncode == 0 and "another hwprof" not in auto.stderr
+            assert json.loads(auto.stdout)["provenance"]["cpu_index"] != cpu
+    finally:
+        first.kill()
+        first.wait()
+    assert pinning.owner(cpu) is None            # a killed holder's claim goes with it

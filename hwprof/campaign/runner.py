@@ -15,6 +15,7 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -247,6 +248,9 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                     continue               # it failed to start; _open recorded why
                 if old_affinity is None:
                     old_affinity = pinning.keep_controller_off(col.cpu)
+                    claim = pinning.CpuClaim(col.cpu)
+                    if claim.warning():
+                        warnings.warn(claim.warning(), pinning.SharedCpuWarning, stacklevel=2)
                 t0 = time.monotonic()
                 try:
                     done = col.repetition(len(st.values), _fresh(tmp))
@@ -279,6 +283,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
             state = "complete"
         finally:
             if old_affinity is not None:
+                claim.release()
                 os.sched_setaffinity(0, old_affinity)
             shutil.rmtree(tmp, ignore_errors=True)
             summary = _summary(states)
