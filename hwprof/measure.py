@@ -184,6 +184,11 @@ class Collector:
             runtimes.check_inputs(self.runtime, inputs, ())
             return inputs, (), True
         info = module.read(self.workload.wasm)
+        if info.uses_wasi and info.exports.get("memory") != "memory":
+            # WASI reads and writes the module's memory through its `memory` export; wasm2c's host would run
+            # such a module anyway and every other target refuses it: refused here, for every target alike.
+            raise module.ModuleError(f"{self.workload.name} imports WASI but exports no memory named 'memory', "
+                                     "which WASI needs")
         if c.invoke:
             typed = module.typed_arguments(info, c.invoke, tuple(c.invoke_args), self.workload.name)
             inputs = dataclasses.replace(inputs, invoke_args=tuple(tuple(a) for a in typed))

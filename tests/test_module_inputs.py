@@ -227,3 +227,12 @@ def test_third_party_gcc_cc1_compiles_a_c_file_in_a_preopened_folder(runtime, tm
     phases = {r.phase: r.value for r in records if r.name == "wall_time"}
     assert set(phases) == {"bootstrap", "compile", "instantiate", "execute"} and all(v > 0 for v in phases.values())
     assert prov["inputs"]["dirs"] == [[str(work), "/work"]]
+
+
+@pytest.mark.parametrize("runtime", ["wasmtime", "wasm2c-llvm", "node"])
+def test_a_wasi_module_without_a_memory_export_is_refused_on_every_target(runtime, tmp_path, store):
+    path = tmp_path / "nomem.wasm"
+    path.write_bytes(wasmtime.wat2wasm('(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) '
+                                       '(memory 1) (func (export "_start") i32.const 0 call $exit))'))
+    with pytest.raises(CollectError, match="imports WASI but exports no memory named 'memory'"):
+        collect(CollectConfig(str(path), runtime=runtime, results=store))

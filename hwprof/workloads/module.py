@@ -64,6 +64,11 @@ class ModuleInfo:
         names = {(m, n) for m, n, k in self.imports if k == "func"}
         return ("bench", "start") in names and ("bench", "end") in names
 
+    @property
+    def uses_wasi(self) -> bool:
+        """True when the module imports WASI preview 1 (or its older name)."""
+        return any(m in ("wasi_snapshot_preview1", "wasi_unstable") for m, _, _ in self.imports)
+
     def foreign_imports(self) -> list[str]:
         """Imports neither WASI preview 1 nor hwprof's bench markers define, as module.name."""
         return [f"{m}.{n}" for m, n, _ in self.imports if m not in ("wasi_snapshot_preview1", "wasi_unstable", "bench")]
