@@ -104,13 +104,20 @@ def read_run(path: str | os.PathLike) -> dict:
         doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise StoreError(f"{path}: not a readable hwprof run file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise StoreError(f"{path}: not an hwprof run file (its JSON is a {type(doc).__name__}, not an object)")
     version = doc.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         if isinstance(version, int):
             raise NewerFormatError(f"{path}: format_version {version} is newer than this hwprof reads "
                                    f"({FORMAT_VERSION}); upgrade hwprof")
         raise StoreError(f"{path}: no format_version: not an hwprof run file")
-    doc["records"] = [Record.from_dict(r) for r in doc.get("records", [])]
+    try:
+        doc["records"] = [Record.from_dict(r) for r in doc.get("records", [])]
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise StoreError(f"{path}: a record does not fit hwprof's row type ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc.get("provenance", {}), dict):
+        raise StoreError(f"{path}: its provenance is not an object")
     return doc
 
 

@@ -164,12 +164,23 @@ def _types(r: _Reader) -> list[FuncType | None]:
 def read(path: str | Path) -> ModuleInfo:
     """Decode a module's interface (raises ModuleError on a file that is not a readable module)."""
     p = Path(path)
-    data = p.read_bytes()
-    return _read_cached(hashlib.sha256(data).hexdigest(), data, str(p))
+    return read_bytes(p.read_bytes(), str(p))
+
+
+def read_bytes(data: bytes, where: str = "<module>") -> ModuleInfo:
+    """Decode the interface of a module held in memory."""
+    return _read_cached(hashlib.sha256(data).hexdigest(), data, where)
 
 
 @lru_cache(maxsize=16)
 def _read_cached(digest: str, data: bytes, where: str) -> ModuleInfo:
+    try:
+        return _decode(data, where)
+    except (IndexError, ValueError, OverflowError, RecursionError) as exc:
+        raise ModuleError(f"{where}: not a readable WebAssembly module ({type(exc).__name__})") from None
+
+
+def _decode(data: bytes, where: str) -> ModuleInfo:
     if data[:4] != b"\0asm":
         raise ModuleError(f"{where}: not a WebAssembly module (no \\0asm magic)")
     if data[4:8] == b"\x0d\x00\x01\x00":
