@@ -156,6 +156,11 @@ class Collector:
         self.counted = self._counted_phases(tuple(config.count_phases))
         self.passes: list[Pass] = self.backend.plan(self.probe, self.counted, self.emap.gp_counters,
                                                     whole=self.phases == ("total",))
+        runs = len(self.passes)
+        if self.inputs.dirs and runs > 1:
+            self.notes.append(f"the module runs once per pass, {runs} times a repetition: what it writes to "
+                              f"{', '.join(h for h, _ in self.inputs.dirs)} is written {runs} times (--count-phases "
+                              "execute runs it once)")
         with tempfile.TemporaryDirectory() as tmp:
             sample = self.runtime.prepare(self.workload, Path(tmp))
         self.prepare_phase = sample.phase if sample else None
