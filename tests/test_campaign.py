@@ -181,8 +181,11 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     spec = tmp_path / "c.toml"
     spec.write_text(SMALL)
     folder = tmp_path / "r"
+    # A suite started in the background (a shell's `&`) passes SIGINT on ignored, and Python keeps an ignored
+    # SIGINT ignored: the campaign gets Ctrl-C's default disposition, as a terminal would give it.
     proc = subprocess.Popen(HWPROF + ["campaign", str(spec), "--results", str(folder), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((folder / "runs").glob("*.json"))) < 3:
         time.sleep(0.05)
