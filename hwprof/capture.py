@@ -9,7 +9,9 @@ replaced by a regular file with the kept bytes, so readers see an ordinary file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 DEFAULT_LIMIT = 16 << 20      # bytes kept from the start of each stream (--max-output)
 TAIL = 64 << 10               # bytes always kept from its end (a checksum line, the last error lines)
 CHUNK = 1 << 16
+POLL_MS = 100
 
 
 @dataclass(frozen=True)
@@ -42,47 +45,85 @@ class Capture:
         self.path.unlink(missing_ok=True)
         os.mkfifo(self.path, 0o600)
         self._read_fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-        self._hold_fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)   # no EOF until stop()
-        os.set_blocking(self._read_fd, True)
+        try:
+            self._hold_fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)   # no EOF until stop()
+        except OSError:
+            os.close(self._read_fd)
+            raise
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._drain, name=f"capture {self.path.name}", daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
+        """Read until every writer is gone, or until told to stop (a straggler keeps the FIFO open)."""
+        poller = select.poll()
+        poller.register(self._read_fd, select.POLLIN | select.POLLHUP)
         while True:
+            if not poller.poll(POLL_MS):
+                if self._stopping.is_set():
+                    return
+                continue
             try:
                 chunk = os.read(self._read_fd, CHUNK)
+            except BlockingIOError:
+                continue
             except OSError:
                 return
             if not chunk:
                 return
-            self.total += len(chunk)
-            room = self.limit - len(self.head)
-            if room > 0:
-                self.head += chunk[:room]
-                chunk = chunk[room:]
-            if chunk:
-                self.tail += chunk
-                if len(self.tail) > TAIL:
-                    del self.tail[:len(self.tail) - TAIL]
+            self._keep(chunk)
 
-    def stop(self, timeout: float = 10.0) -> Captured:
+    def _keep(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > TAIL:
+                del self.tail[:len(self.tail) - TAIL]
+
+    def stop(self, timeout: float = 5.0) -> Captured:
         """End the capture (the process has ended) and put the kept bytes where the FIFO was."""
         os.close(self._hold_fd)
         self._thread.join(timeout)
-        os.close(self._read_fd)
+        self._stopping.set()               # a writer still holds it: stop at the next quiet poll
+        self._thread.join()
+        os.close(self._read_fd)            # only now: the thread no longer reads it
         kept = bytes(self.head)
-        dropped = self.total - len(self.head) - len(self.tail)
+        dropped = max(self.total - len(self.head) - len(self.tail), 0)
         if self.tail:
-            kept += (f"\n[hwprof: {dropped:,} bytes dropped here]\n".encode() if dropped > 0 else b"") + bytes(self.tail)
+            kept += (f"\n[hwprof: {dropped:,} bytes dropped here]\n".encode() if dropped else b"") + bytes(self.tail)
         tmp = self.path.with_name(f".{self.path.name}.kept")
-        tmp.write_bytes(kept)
-        os.replace(tmp, self.path)
-        return Captured(self.path.name, self.total, max(dropped, 0))
+        try:
+            tmp.write_bytes(kept)
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            raise
+        return Captured(self.path.name, self.total, dropped)
 
 
-def capture_all(workdir: Path, names: tuple[str, ...], limit: int) -> dict[str, Capture]:
-    """Start a capture for each named file of a measured process's work folder."""
-    return {name: Capture(workdir / name, limit) for name in names}
+@contextlib.contextmanager
+def captured(workdir: Path, names: tuple[str, ...], limit: int):
+    """Capture each named file of a measured process's work folder for the block; yields the list that receives
+    what each stream carried once the block ends. Every capture is stopped, whatever goes wrong."""
+    streams, carried = [], []
+    try:
+        for name in names:
+            streams.append(Capture(workdir / name, limit))
+        yield carried
+    finally:
+        problem = None
+        for s in streams:
+            try:
+                carried.append(s.stop())
+            except OSError as exc:
+                problem = problem or exc
+        if problem is not None:
+            raise problem

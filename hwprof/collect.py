@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import shutil
@@ -14,7 +15,7 @@ from hwprof import backends, events, pinning, runtimes, scratch, workloads
 from hwprof.data import provenance
 from hwprof.data.cpu import core_pmu_of, identify
 from hwprof.data.schema import Record
-from hwprof.data.store import ResultStore, new_id, stamp
+from hwprof.data.store import ResultStore, new_id, no_room, stamp
 from hwprof.measure import Collector
 from hwprof.sandbox import SandboxError
 from hwprof.workloads.module import ModuleError
@@ -96,21 +97,35 @@ def describe(col: Collector) -> dict:
 def collect(config: CollectConfig, progress: Callable[[str], None] | None = None) -> CollectResult:
     """Run warm-ups and repetitions, writing each repetition's records to the store as soon as it ends."""
     progress = progress or (lambda msg: None)
-    col = open_collector(config)
+    early = None
+    if config.cpu == pinning.AUTO:
+        # Choose and claim in one step, so that collects started together never pick the same CPU.
+        try:
+            early = pinning.claim_free_cpu()
+        except pinning.PinningError as exc:
+            raise CollectError(str(exc)) from None
+        config = dataclasses.replace(config, cpu=early.cpu)
+    try:
+        col = open_collector(config)
+    except BaseException:
+        if early is not None:
+            early.release()
+        raise
     store = ResultStore(config.results)
     session = new_id()
     prov = describe(col)
     result = CollectResult(session, notes=list(col.probe.notes) + col.notes, provenance=prov)
-    with store_errors(config.results, result):
-        store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
-    claim = pinning.CpuClaim(col.cpu)
+    claim = early or pinning.CpuClaim(col.cpu)
     if claim.warning():
         result.notes.append(claim.warning())
         progress(claim.warning())
     old_affinity = pinning.keep_controller_off(col.cpu)
-    root = scratch.make()
+    root = None
     state, failure = "interrupted", None
     try:
+        with store_errors(config.results, result):
+            store.write_session(session, "running", config={k: str(v) for k, v in config.__dict__.items()})
+        root = scratch.make()
         total = config.warmup + config.repetitions
         for i in range(total):
             rep = i - config.warmup
@@ -136,19 +151,32 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
     except CollectError as exc:
         state, failure = "failed", str(exc)
         raise
+    except (backends.BackendError, runtimes.RuntimeError_, OSError, ValueError) as exc:
+        # A backend that could not read its output, a full scratch folder, a host's unreadable report: one line.
+        state, failure = "failed", one_line(exc)
+        raise CollectError(f"{col.workload.name} under {col.runtime.name}: {failure}") from None
     finally:
-        claim.release()
-        os.sched_setaffinity(0, old_affinity)
-        if not config.keep_workdir:
-            shutil.rmtree(root, ignore_errors=True)
         try:
             store.write_session(session, state, error=failure or "", runs=len(result.run_files),
                                 planned=config.repetitions)
         except OSError:
-            pass    # a full disk: the run files written so far are the record; the error above says why
+            pass    # a full disk: the run files written so far are the record; the error raised says why
+        finally:
+            claim.release()
+            os.sched_setaffinity(0, old_affinity)
+            if root is not None and not config.keep_workdir:
+                shutil.rmtree(root, ignore_errors=True)
     if failure:
         raise CollectError(f"{col.workload.name} under {col.runtime.name}: {failure}")
     return result
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (a full disk named as such)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"no space left on the device of {exc.filename or 'a file hwprof writes'}"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 @contextlib.contextmanager
@@ -157,7 +185,7 @@ def store_errors(folder: Path, result: CollectResult):
     try:
         yield
     except OSError as exc:
-        why = "no space left on its device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        why = no_room(exc)
         kept = len(result.run_files)
         raise CollectError(f"cannot write the results store {folder}: {why}; {kept} repetition(s) were stored "
                            "before it and load as they are") from None

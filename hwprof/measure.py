@@ -43,10 +43,10 @@ def run_process(argv, env, pass_fds, cpu, timeout, workdir, stdin: Path | None =
 
     Its standard input is empty, or the `stdin` file for a target whose module reads the process's own. Every
     output file of its work folder (its own stdout and stderr, the module's stdout.txt and stderr.txt that
-    hosts write) is captured with a bound, so output costs neither memory nor disk beyond it.
+    hosts write) is captured with a bound, so output costs neither memory nor disk beyond it. Whatever it left
+    running in its process group is killed when it ends.
     """
-    streams = capture.capture_all(workdir, OUTPUT_FILES, max_output)
-    try:
+    with capture.captured(workdir, OUTPUT_FILES, max_output) as carried:
         spawn_ns = time.monotonic_ns()
         with open(workdir / "launcher.log", "w") as log, open(workdir / "process-stdout.txt", "w") as out, \
                 open(stdin or os.devnull, "rb") as given:
@@ -55,14 +55,10 @@ def run_process(argv, env, pass_fds, cpu, timeout, workdir, stdin: Path | None =
             try:
                 rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
                 rc = None
-            except BaseException:
-                _kill_group(proc)
-                raise
+            finally:
+                _kill_group(proc)        # stragglers too: nothing outlives its pass or holds its output
         end_ns = time.monotonic_ns()
-    finally:
-        carried = [s.stop() for s in streams.values()]
     tail = (workdir / "launcher.log").read_text(errors="replace").strip().splitlines()[-3:]
     return rc, " | ".join(tail), spawn_ns, end_ns, carried
 
@@ -196,7 +192,8 @@ class Collector:
                                      "which WASI needs")
         if c.invoke:
             typed = module.typed_arguments(info, c.invoke, tuple(c.invoke_args), self.workload.name)
-            inputs = dataclasses.replace(inputs, invoke_args=tuple(tuple(a) for a in typed))
+            inputs = dataclasses.replace(inputs, invoke_args=tuple(tuple(a) for a in typed),
+                                         invoke_returns=info.signatures[c.invoke].results)
         elif c.invoke_args:
             raise module.ModuleError("arguments for --invoke were given without --invoke EXPORT")
         needed, problem = module.required_features(self.workload.wasm)
@@ -234,7 +231,7 @@ class Collector:
         return tuple(p for p in self.phases if p in wanted or p == self.phases[-1])
 
     def _workload(self) -> workloads.Workload:
-        target = getattr(self.runtime, "target", "wasm")
+        target = self.runtime.target
         if target == "wasm":
             return workloads.resolve(self.config.workload, self.config.size)
         if self.config.workload.endswith(".wasm") or os.sep in self.config.workload:
@@ -273,7 +270,7 @@ class Collector:
         else:
             argv = self.runtime.command(job)
         launch = self.backend.prepare(argv, one_pass, workdir)
-        extra = self.runtime.environment(job) if hasattr(self.runtime, "environment") else {}
+        extra = self.runtime.environment(job)
         # The pid is padded to a fixed width: a simulator's D1 sees the stack, which moves with the
         # environment's size, so a varying pid length would change simulated counts.
         # RUST_BACKTRACE from the caller's shell would make Rust runtimes capture backtraces on every error
@@ -320,12 +317,17 @@ class Collector:
         sandbox.check_jail(self.runtime.name, self.runtime.confines_links, self.inputs.dirs)
         records, pin, failure = self._passes(rep, root)
         if self._output:
-            # Output beyond --max-output was counted and dropped: said on the rows of the run's last phase.
-            note = "; ".join(c.note() for c in self._output)
+            # Output beyond --max-output was counted and dropped: said once, on the rows of the run's last phase.
+            totals: dict[str, dict] = {}
+            for c in self._output:
+                t = totals.setdefault(c.name, {"bytes": 0, "dropped": 0, "processes": 0})
+                t["bytes"], t["dropped"], t["processes"] = t["bytes"] + c.total, t["dropped"] + c.dropped, \
+                    t["processes"] + 1
+            note = "; ".join(capture.Captured(n, t["bytes"], t["dropped"]).note() for n, t in totals.items())
             last = self.phases[-1]
             records = [dataclasses.replace(r, note="; ".join(x for x in (r.note, note) if x))
                        if r.phase == last and r.name == "wall_time" else r for r in records]
-            pin["output"] = {c.name: {"bytes": c.total, "dropped": c.dropped} for c in self._output}
+            pin["output"] = totals
         return Repetition(records, pin, failure, self._relative_timeline(), noise.summarize(self._noise))
 
     def _relative_timeline(self) -> list[dict]:
@@ -379,7 +381,7 @@ class Collector:
         pin = {"cpu": self.cpu, "affinity": outcome.affinity, "threads": outcome.threads,
                "checksum": workloads.checksum_of(outcome.stdout)}
         if outcome.results:
-            pin["invoke_results"] = outcome.results
+            pin["invoke_results"] = [module.canonical_results(r, self.inputs.invoke_returns) for r in outcome.results]
         expected = self.workload.expected
         if expected and pin["checksum"] != expected:
             if self.backend.simulated and self.runtime.target == "native" and _close(pin["checksum"], expected):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -23,7 +24,7 @@ def choose_cpu(requested: int | str | None = None) -> int:
         free = [c for c in allowed if owner(c) is None]
         if not free:
             raise PinningError(f"--cpu auto: every allowed CPU ({allowed}) is being measured on by another hwprof")
-        return free[-1]
+        return free[-1]      # a plan's guess; collect() claims with claim_free_cpu(), which cannot race
     if requested is not None:
         if requested not in allowed:
             raise PinningError(f"CPU {requested} is not available to this process (allowed: {allowed})")
@@ -56,27 +57,43 @@ class SharedCpuWarning(UserWarning):
 
 
 class CpuClaim:
-    """This process measures on `cpu` until release(); `other` is the pid already measuring there, if any."""
+    """This process measures on `cpu` until release(); `other` is the pid already measuring there, if any.
 
-    def __init__(self, cpu: int):
+    The lock file is shared by every user of the machine: opened without O_CREAT when it exists (a sticky
+    /tmp refuses O_CREAT on another user's file), read-only when it is not ours; flock works on either.
+    """
+
+    def __init__(self, cpu: int, wait_s: float = 0.5):
         self.cpu, self.other, self._fd = cpu, None, None
-        fd = os.open(_lock_path(cpu), os.O_RDWR | os.O_CREAT, 0o644)
+        path = _lock_path(cpu)
+        fd = _open_lock(path)
+        if fd is None:
+            return                            # no lock can be had here: measure without one (nothing to warn)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:    # not a passing probe (owner() holds it for microseconds)
+                    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                    self.other = int(text) if text.isdigit() else -1
+                    os.close(fd)
+                    return
+                time.sleep(0.02)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = os.read(fd, 32).decode(errors="replace").strip()
-            self.other = int(text) if text.isdigit() else -1
-            os.close(fd)
-            return
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass                              # a read-only lock (another user's file): held, pid not written
         self._fd = fd
 
     def warning(self) -> str:
         """What to tell the user when another hwprof measures on the same CPU ('' when none)."""
         if self.other is None:
             return ""
-        return (f"another hwprof (pid {self.other}) is measuring on CPU {self.cpu} too: both measurements are "
+        who = f"pid {self.other}" if self.other > 0 else "pid unknown"
+        return (f"another hwprof ({who}) is measuring on CPU {self.cpu} too: both measurements are "
                 "disturbed; use --cpu auto (or another --cpu) to measure on a free CPU")
 
     def release(self) -> None:
@@ -84,6 +101,33 @@ class CpuClaim:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _open_lock(path: Path) -> int | None:
+    for flags in (os.O_RDWR, os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue
+        if flags & os.O_CREAT:
+            try:
+                os.fchmod(fd, 0o666)          # others may measure here too
+            except OSError:
+                pass
+        return fd
+    return None
+
+
+def claim_free_cpu() -> CpuClaim:
+    """Claim the last allowed CPU no other hwprof measures on (choosing and claiming at once: no race)."""
+    allowed = sorted(os.sched_getaffinity(0))
+    for cpu in reversed(allowed):
+        claim = CpuClaim(cpu, wait_s=0)
+        if claim.other is None:
+            return claim
+    raise PinningError(f"--cpu auto: every allowed CPU ({allowed}) is being measured on by another hwprof")
 
 
 def keep_controller_off(cpu: int) -> set[int]:

@@ -8,7 +8,6 @@ shuffle per round), which spreads drift across targets and makes resumption exac
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import random
@@ -21,13 +20,15 @@ from pathlib import Path
 from typing import Callable
 
 from hwprof import pinning, scratch
-from hwprof.sandbox import SandboxError
 from hwprof.analysis.verdict import mean_ci
+from hwprof.backends import BackendError
 from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
-from hwprof.collect import CollectConfig, CollectError, describe, open_collector
+from hwprof.collect import CollectConfig, CollectError, describe, one_line, open_collector
 from hwprof.data import schema
 from hwprof.data.schema import Record
-from hwprof.data.store import ResultStore, atomic_write_json, new_id, read_run, stamp
+from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, read_run, stamp
+from hwprof.runtimes import RuntimeError_
+from hwprof.sandbox import SandboxError
 
 MANIFEST = "campaign.json"
 # What must not change between the runs of one cell (a resumed campaign checks it).
@@ -236,7 +237,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         store.write_session(cid, "running", campaign=spec.name)
         states = read_state(root, spec)
         collectors: dict[str, tuple] = {}
-        done_now, state, disturbed = 0, "interrupted", 0
+        done_now, state, disturbed, claim = 0, "interrupted", 0, None
         tmp = scratch.make("campaign")
         old_affinity = None
         try:
@@ -247,15 +248,15 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 if col is None:
                     continue               # it failed to start; _open recorded why
                 if old_affinity is None:
-                    old_affinity = pinning.keep_controller_off(col.cpu)
                     claim = pinning.CpuClaim(col.cpu)
+                    old_affinity = pinning.keep_controller_off(col.cpu)
                     if claim.warning():
                         warnings.warn(claim.warning(), pinning.SharedCpuWarning, stacklevel=2)
                 t0 = time.monotonic()
                 try:
                     done = col.repetition(len(st.values), _fresh(tmp))
-                except SandboxError as exc:
-                    st.failure = str(exc)
+                except (SandboxError, BackendError, RuntimeError_, OSError, ValueError) as exc:
+                    st.failure = one_line(exc)     # this cell stops; the others go on
                     continue
                 seconds = time.monotonic() - t0
                 run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
@@ -264,9 +265,8 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 try:
                     store.write_run(cid, run_prov, done.records, timeline=done.timeline)
                 except OSError as exc:
-                    why = "no space left on its device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-                    raise CampaignError(f"cannot write {root}: {why}; {done_now} run(s) were stored this time and "
-                                        "load as they are; `--resume` continues once there is room") from None
+                    raise CampaignError(f"cannot write {root}: {no_room(exc)}; {done_now} run(s) were stored this "
+                                        "time and load as they are; `--resume` continues once there is room") from None
                 done_now += 1
                 disturbed += bool(run_prov["disturbed"])
                 value = stopping_value(done.records)
@@ -282,8 +282,9 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                                       time.monotonic() - started, eta, st.cell.key))
             state = "complete"
         finally:
-            if old_affinity is not None:
+            if claim is not None:
                 claim.release()
+            if old_affinity is not None:
                 os.sched_setaffinity(0, old_affinity)
             shutil.rmtree(tmp, ignore_errors=True)
             summary = _summary(states)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -21,6 +22,11 @@ class StoreError(Exception):
 
 class NewerFormatError(StoreError):
     """A run file written by a newer hwprof: never skipped (its data would silently go missing)."""
+
+
+def no_room(exc: OSError) -> str:
+    """Why a store write failed, in the words a user acts on."""
+    return "no space left on its device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
 
 
 def stamp() -> str:
