@@ -260,15 +260,60 @@ def _line_of(path: Path, name: str) -> str:
     return str(path)
 
 
+# The shape of a map file: key -> the type its value must have (lists hold tables or strings, as named).
+_SHAPE = {"name": str, "title": str, "extends": list, "abstract": bool, "pmu": str, "gp_counters": int,
+          "perf_table": str, "sources": list, "match": dict, "event": list, "metric": list, "unavailable": dict}
+
+
+_KIND = {str: "a string", list: "a list", dict: "a table", int: "an integer", bool: "a boolean", float: "a number"}
+
+
+def _check_shape(raw: dict, path: Path) -> None:
+    """One line for a key of the wrong type, before anything reads it."""
+    for key, kind in _SHAPE.items():
+        if key in raw and not isinstance(raw[key], kind):
+            raise EventMapError(f"{path}: {key!r} must be {_KIND[kind]}, not {_KIND.get(type(raw[key]), 'that')}")
+    lists = {"extends": str, "sources": str, "event": dict, "metric": dict}
+    for key, kind in lists.items():
+        if any(not isinstance(v, kind) for v in raw.get(key, [])):
+            raise EventMapError(f"{path}: every entry of {key!r} must be a {'table' if kind is dict else 'string'}")
+    for arch in ("x86", "arm"):
+        patterns = raw.get("match", {}).get(arch, [])
+        if not isinstance(patterns, list) or any(not isinstance(v, str) for v in patterns):
+            raise EventMapError(f"{path}: [match] {arch} must be a list of strings")
+    for section, texts in (("event", ("name", "perf", "kind", "unit", "desc")),
+                           ("metric", ("name", "formula", "unit", "desc"))):
+        for entry in raw.get(section, []):
+            where = _line_of(path, entry["name"]) if isinstance(entry.get("name"), str) else str(path)
+            bad = [k for k in texts if k in entry and not isinstance(entry[k], str)]
+            if bad:
+                raise EventMapError(f"{where}: {section} {bad[0]!r} must be a string")
+            for key in ("encoding", "raw"):
+                if key in entry and not isinstance(entry[key], dict):
+                    raise EventMapError(f"{where}: {key} must be a table")
+            if "fixed" in entry and not isinstance(entry["fixed"], bool):
+                raise EventMapError(f"{where}: 'fixed' must be true or false")
+    if any(not isinstance(v, str) for v in raw.get("unavailable", {}).values()):
+        raise EventMapError(f"{path}: every [unavailable] reason must be a string")
+
+
 def load(name: str, directory: Path | None = None, _seen: tuple = (), _near: Path | None = None) -> EventMap:
     """Load one map by name (from the events folder) or by path, everything it extends resolved (the child
     wins on a clash). A map loaded by path finds its parents beside it first, then in the events folder."""
     path = _locate(name, directory, _near)
+    try:
+        return _load(path, directory, _seen)
+    except RecursionError:
+        raise EventMapError(f"{path}: a formula nests too deeply to read") from None
+
+
+def _load(path: Path, directory: Path | None, _seen: tuple) -> EventMap:
     key = str(path.resolve())
     if key in _seen:
         raise EventMapError(f"event map {path.stem!r} extends itself through "
                             f"{' -> '.join(Path(s).stem for s in _seen)}")
     raw = _raw(path)
+    _check_shape(raw, path)
     result = EventMap(name=raw.get("name", path.stem), title=raw.get("title", ""), pmu=raw.get("pmu"),
                       gp_counters=int(raw.get("gp_counters", 4)), abstract=bool(raw.get("abstract", False)),
                       extends=list(raw.get("extends", [])), x86=list(raw.get("match", {}).get("x86", [])),

@@ -7,7 +7,6 @@ import json
 import string
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +147,56 @@ def test_the_wasm_seed_is_a_real_module():
 
     assert module.read_bytes(WASM_SEED).signatures == {"foo": module.FuncType((), ("i32",))}
     wasmtime.Module.validate(wasmtime.Engine(), WASM_SEED)
+
+
+# Valid TOML with values of the wrong type where a map or a target file expects another: the inputs random
+# text almost never reaches.
+_VALUES = st.one_of(st.integers(-3, 3), st.booleans(), st.text(string.ascii_letters + "_.(){}+*/ ", max_size=12),
+                    st.lists(st.one_of(st.integers(0, 3), st.text(string.ascii_letters, max_size=6)), max_size=3))
+
+
+def _toml_value(v) -> str:
+    return json.dumps(v) if not isinstance(v, bool) else ("true" if v else "false")
+
+
+@st.composite
+def _typed_toml(draw, keys, tables):
+    lines = [f"{k} = {_toml_value(draw(_VALUES))}" for k in draw(st.lists(st.sampled_from(keys), unique=True))]
+    for table in draw(st.lists(st.sampled_from(tables), max_size=3)):
+        lines.append(f"[{table}]" if not table.startswith("[") else f"[{table}]")
+        lines += [f"{k} = {_toml_value(draw(_VALUES))}" for k in draw(
+            st.lists(st.sampled_from(["name", "formula", "encoding", "raw", "x86", "arm", "kind", "perf", "ipc"]),
+                     unique=True, max_size=4))]
+    return "\n".join(lines) + "\n"
+
+
+MAP_KEYS = ["name", "title", "extends", "abstract", "pmu", "gp_counters", "perf_table", "sources", "match",
+            "event", "metric", "unavailable"]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_typed_toml(MAP_KEYS, ["match", "unavailable", "[event]", "[metric]"]))
+def test_event_maps_with_wrong_types(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("typed") / "typed.toml"
+    path.write_text(text)
+    try:
+        events.load(str(path))
+    except EventMapError as exc:
+        _one_line(exc)
+    for problem in events.lint(paths=[path]):
+        _one_line(Exception(problem))
+
+
+TARGET_KEYS = ["name", "title", "command", "version", "install", "flags", "prepare", "python_package",
+               "confines_links"]
+
+
+@FUZZ
+@given(_typed_toml(TARGET_KEYS, ["inputs", "features"]))
+def test_target_files_with_wrong_types(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("typed-targets") / "typed.toml"
+    path.write_text(text)
+    try:
+        cli.validate(path)
+    except RuntimeError_ as exc:
+        _one_line(exc)

@@ -62,6 +62,11 @@ def validate(path: Path) -> dict:
             raise RuntimeError_(f"{path}: 'command' must place {p}")
     if "{wasm}" not in text and "{artefact}" not in text:
         raise RuntimeError_(f"{path}: 'command' must place {{wasm}} (or {{artefact}} with a prepare command)")
+    for key, kind in (("prepare", list), ("python_package", str), ("confines_links", bool)):
+        if key in doc and not isinstance(doc[key], kind):
+            raise RuntimeError_(f"{path}: {key!r} must be a {kind.__name__}")
+    if "prepare" in doc and not all(isinstance(a, str) for a in doc["prepare"]):
+        raise RuntimeError_(f"{path}: 'prepare' must be a list of strings")
     if "prepare" in doc and ("{artefact}" not in " ".join(doc["prepare"]) or "{wasm}" not in " ".join(doc["prepare"])):
         raise RuntimeError_(f"{path}: 'prepare' must read {{wasm}} and write {{artefact}}")
     for table, known in (("inputs", TEMPLATE_INPUTS), ("features", tuple(FEATURES))):
@@ -97,7 +102,8 @@ class CliRuntime:
         self.path = path
         self.name = doc["name"]
         given = doc.get("inputs", {})
-        self.accepts = frozenset({"args", "stdin"} | {k for k in given if k in INPUTS})
+        self.accepts = frozenset({"args", "stdin"} | {k for k in given if k in INPUTS})   # never args-with-invoke:
+        # after --invoke the command line's arguments are the export's
         self.limits = {k: f"{path.name} says no way to pass it to {doc['command'][0]}"
                        for k in INPUTS if k not in self.accepts}
         self.features = frozenset(doc.get("features", {}))
@@ -187,6 +193,10 @@ class CliRuntime:
             return argv   # no relay: the markers find stdin closed and go on at once
         return [sys.executable, "-m", "hwprof.runtimes.relay", str(job.workdir / "result.json"),
                 str(job.workdir / "stdout.txt"), "--"] + argv
+
+    def environment(self, job: Job) -> dict[str, str]:
+        """Nothing beyond the measured process's environment."""
+        return {}
 
     def outcome(self, job: Job) -> Outcome:
         """What the relay reported."""
