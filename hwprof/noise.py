@@ -109,7 +109,10 @@ def summarize(processes: list[dict]) -> dict:
         return out
     out["steal_pct"] = round(100 * steal / wall, 2)
     # The CPU's busy time beyond what the measured processes used themselves: other tasks and interrupts.
-    out["foreign_cpu_pct"] = round(100 * max(busy - own, 0.0) / wall, 2)
+    # /proc/stat moves in whole ticks: each process's window can gain a tick at either edge, so two ticks
+    # per process are granted before anything counts as foreign.
+    slack = 2 * len(processes) / CLK_TCK
+    out["foreign_cpu_pct"] = round(100 * max(busy - own - slack, 0.0) / wall, 2)
     reasons = []
     if wall * CLK_TCK >= 10:
         if out["steal_pct"] > STEAL_PCT:

@@ -52,6 +52,6 @@ def test_a_limit_past_what_wasm32_can_hold_is_refused(grow, store):
 
 
 @pytest.mark.parametrize("limit", [0, -5 << 30, 1000])
-def test_no_limit_below_one_page_means_no_limit(limit, grow, store):
+def test_a_limit_below_one_page_is_refused_there_is_no_unlimited(limit, grow, store):
     with pytest.raises(CollectError, match="less than one wasm page"):
         collect(CollectConfig(str(grow), results=store, memory_limit=limit))

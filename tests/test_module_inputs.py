@@ -87,6 +87,20 @@ def test_invoke_calls_an_export_with_typed_arguments(runtime, modules, store):
     assert any(r.name == "wall_time" and r.phase in ("execute", "total") and r.value > 0 for r in records)
 
 
+@pytest.mark.parametrize("runtime", INVOKERS)
+@pytest.mark.parametrize("value, expected", [("3", "1.5"), ("inf", "inf"), ("-1e400", "-inf"), ("4", "2.0")])
+def test_invoked_floats_read_and_print_alike_on_every_target(runtime, value, expected, modules, store):
+    prov, _ = _one(CollectConfig(str(modules["inputs"]), runtime=runtime, repetitions=1, warmup=0, results=store,
+                                 invoke="halve", invoke_args=(value,), events=("task_clock",)))
+    assert prov["pinning"]["invoke_results"] == [[expected]]
+
+
+def test_argv_beside_invoke_is_refused_where_the_command_line_cannot_pass_both(modules, store):
+    with pytest.raises(CollectError, match="the wasmtime-cli target cannot take --arg with --invoke"):
+        collect(CollectConfig(str(modules["inputs"]), runtime="wasmtime-cli", results=store, args=("x",),
+                              invoke="mix", invoke_args=("1", "2", "3")))
+
+
 @pytest.mark.parametrize("runtime, why", [("wasmer", "_start only"), ("wasm2c-llvm", "_start only"),
                                           ("native", "no wasm exports")])
 def test_targets_that_cannot_invoke_say_so(runtime, why, modules, store):

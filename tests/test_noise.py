@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from hwprof import noise
@@ -35,13 +34,15 @@ def _proc(wall, busy, steal, own, inv=0):
 
 def test_a_quiet_repetition_is_not_flagged():
     s = noise.summarize([_proc(0.5, 0.5, 0.0, 0.49), _proc(0.3, 0.3, 0.0, 0.3)])
-    assert s["disturbed"] == "" and s["steal_pct"] == 0.0 and s["foreign_cpu_pct"] == pytest.approx(1.25)
+    assert s["disturbed"] == "" and s["steal_pct"] == 0.0 and s["foreign_cpu_pct"] == 0.0   # within tick slack
+    # Ten short passes, each a tick off at both edges: tick quantization alone, not foreign load.
+    assert noise.summarize([_proc(0.02, 0.04, 0.0, 0.02)] * 10)["disturbed"] == ""
     assert s["processes"] == 2 and s["mhz_min"] == 2400.0 and s["mhz_max"] == 2401.0
 
 
 def test_steal_and_foreign_load_flag_a_repetition_with_the_reason():
     s = noise.summarize([_proc(1.0, 1.0, 0.05, 0.6, inv=40)])
-    assert "steal 5.0%" in s["disturbed"] and "other tasks used 40.0%" in s["disturbed"]
+    assert "steal 5.0%" in s["disturbed"] and "other tasks used 38.0%" in s["disturbed"]   # 40% less 2 ticks
     assert s["involuntary_switches"] == 40
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from hwprof.collect import CollectConfig, CollectError, collect
 from hwprof.data.store import read_run
-from hwprof.sandbox import escaping_links
+from hwprof.sandbox import risky_links
 
 DATA = Path(__file__).parent / "data" / "modules"
 
@@ -44,13 +44,17 @@ def _run(wasm, runtime, share, store, *args):
     return read_run(result.run_files[0])["provenance"]["pinning"]["checksum"]
 
 
-def test_escaping_links_are_found_and_inside_ones_are_not(folder):
-    assert escaping_links(folder) == []
+def test_links_that_lead_or_could_be_moved_out_are_found_and_descending_ones_are_not(folder):
+    assert risky_links(folder) == []
+    (folder / "sub").mkdir()
+    (folder / "sub" / "down").symlink_to("../in.txt")      # inside today, outside once moved to the top
+    (folder / "sub" / "deeper").symlink_to("x/y")          # descends: inside wherever it goes
     (folder / "linkdir").symlink_to("/etc")
     (folder / "linkup").symlink_to("..")
     (folder / "dangling").symlink_to("../nowhere")
-    found = dict(escaping_links(folder))
-    assert set(found) == {str(folder / n) for n in ("linkdir", "linkup", "dangling")} and found[str(folder / "linkdir")] == "/etc"
+    found = dict(risky_links(folder))
+    assert set(found) == {str(folder / n) for n in ("linkdir", "linkup", "dangling", "sub/down")}
+    assert found[str(folder / "linkdir")] == "/etc"
 
 
 @pytest.mark.parametrize("runtime", ["wasmtime", "wasmtime-cli"])

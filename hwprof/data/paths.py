@@ -48,7 +48,8 @@ def cache_dir() -> Path:
 
 
 def results_root() -> Path:
-    """Where results stores go by default: the checkout's results/, else ./results (HWPROF_RESULTS wins)."""
+    """Where results stores go by default: the checkout's results/, else ./results (collect's own default store
+    can be moved with HWPROF_RESULTS, see default_results)."""
     return REPO_ROOT / "results" if in_checkout() else Path.cwd() / "results"
 
 

@@ -28,9 +28,10 @@ PHASES = ("bootstrap", "compile", "instantiate", "execute")
 MODES = ("cold", "warm")
 # What a user can give a module beyond its file (`collect -- ARGS`, --env, --stdin, --invoke, --dir,
 # --unknown-imports trap); each target declares which it can pass on.
-INPUTS = ("args", "env", "stdin", "invoke", "dirs", "unknown-imports")
+INPUTS = ("args", "env", "stdin", "invoke", "dirs", "unknown-imports", "args-with-invoke")
 OPTION_OF = {"args": "program arguments (after --)", "env": "--env", "stdin": "--stdin", "invoke": "--invoke",
-             "dirs": "--dir", "unknown-imports": "--unknown-imports trap"}
+             "dirs": "--dir", "unknown-imports": "--unknown-imports trap",
+             "args-with-invoke": "--arg with --invoke (argv beside the export's arguments)"}
 
 
 class RuntimeError_(Exception):
@@ -56,13 +57,15 @@ class Inputs:
     stdin: Path | None = None
     invoke: str = ""                                # an export to call instead of _start
     invoke_args: tuple[tuple[str, str], ...] = ()   # its arguments as (wasm type, text)
+    invoke_returns: tuple[str, ...] = ()            # the wasm types it returns
     unknown_imports: str = ""                       # "trap": imports nobody defines trap when called
     dirs: tuple[tuple[str, str], ...] = ()          # (host, guest) folders; none unless asked
 
     def given(self) -> list[str]:
         """The kinds of input (INPUTS) this carries."""
         present = {"args": self.args, "env": self.env, "stdin": self.stdin, "invoke": self.invoke,
-                   "dirs": self.dirs, "unknown-imports": self.unknown_imports}
+                   "dirs": self.dirs, "unknown-imports": self.unknown_imports,
+                   "args-with-invoke": self.args and self.invoke}
         return [k for k in INPUTS if present[k]]
 
     def stdin_digest(self) -> str:
@@ -84,7 +87,7 @@ class Inputs:
         if self.args:
             parts.append("argv: " + shlex.join(self.args))
         if self.env:
-            parts.append("env: " + ",".join(k for k, _ in self.env) + f" #{_digest(repr(self.env))}")
+            parts.append("env: " + ",".join(sorted(k for k, _ in self.env)) + f" #{_digest(repr(sorted(self.env)))}")
         if self.stdin is not None:
             parts.append(f"stdin: sha256:{self.stdin_digest()}")
         if self.invoke:
@@ -97,8 +100,8 @@ class Inputs:
 
     def to_dict(self) -> dict:
         """What provenance keeps: everything but environment values (names and a digest of the whole)."""
-        return {"args": list(self.args), "env_names": [k for k, _ in self.env],
-                "env_digest": _digest(repr(self.env)) if self.env else "", "stdin": str(self.stdin or ""),
+        return {"args": list(self.args), "env_names": sorted(k for k, _ in self.env),
+                "env_digest": _digest(repr(sorted(self.env))) if self.env else "", "stdin": str(self.stdin or ""),
                 "stdin_sha256": self.stdin_digest(), "invoke": self.invoke,
                 "invoke_args": [list(a) for a in self.invoke_args], "unknown_imports": self.unknown_imports,
                 "dirs": [list(d) for d in self.dirs]}
@@ -166,6 +169,7 @@ class Runtime(Protocol):
     features: frozenset[str]         # wasm proposals it can enable
     stdin_via_process: bool          # the module reads the measured process's stdin (else a host opens it)
     confines_links: bool             # the runtime itself keeps a preopened folder's links inside it
+    target: str                      # the build it runs: wasm, wasm-wasi-markers or native (workloads.TARGETS)
 
     def probe(self) -> str: ...
 
@@ -176,6 +180,8 @@ class Runtime(Protocol):
     def command(self, job: Job) -> list[str]: ...
 
     def outcome(self, job: Job) -> Outcome: ...
+
+    def environment(self, job: Job) -> dict[str, str]: ...
 
 
 RUNTIMES = {

@@ -108,8 +108,11 @@ function trapStubs(module, imports) {
   return imports;
 }
 
+// Arguments come as the controller's canonical text: decimal integers, Python's float repr (inf, -inf, nan).
+const SPECIAL = { inf: Infinity, "-inf": -Infinity, nan: NaN };
 function argument([kind, text]) {
-  return kind === "i64" ? BigInt(text) : Number(text);
+  if (kind === "i64") return BigInt(text);
+  return text in SPECIAL ? SPECIAL[text] : Number(text);
 }
 
 // One invocation: a fresh WASI and instance, then _start (or the --invoke export). Returns an exit code
@@ -131,7 +134,11 @@ async function invoke(module, markers, io) {
     const made = await WebAssembly.instantiate(module, imports);
     // node:wasi binds its memory in start() or initialize(); an invoked export of a command module gets a
     // view of the instance without _start so initialize() accepts it (it runs _initialize when present).
-    if (job.invoke) wasi.initialize({ exports: { memory: made.exports.memory, _initialize: made.exports._initialize } });
+    if (job.invoke && made.exports.memory instanceof WebAssembly.Memory) {
+      wasi.initialize({ exports: { memory: made.exports.memory, _initialize: made.exports._initialize } });
+    } else if (job.invoke && typeof made.exports._initialize === "function") {
+      made.exports._initialize(); // a module with no WASI memory: its own set-up only
+    }
     return made;
   });
   if (job.stop_after === "instantiate") return null;
@@ -160,7 +167,7 @@ async function invoke(module, markers, io) {
   }
   if (job.invoke) {
     const values = returned === undefined ? [] : Array.isArray(returned) ? returned : [returned];
-    (result.invoke_results ??= []).push(values.map(String));
+    (result.invoke_results ??= []).push(values.map(String));   // the controller writes them canonically
   }
   const note = result.exit_code ? memoryNote(instance) : "";
   if (note) result.error = `the module exited with status ${result.exit_code}${note}`;

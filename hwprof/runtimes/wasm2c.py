@@ -206,6 +206,10 @@ class Wasm2cRuntime:
             argv += ["--env", f"{key}={value}"]
         return argv + ["--", *job.args]
 
+    def environment(self, job: Job) -> dict[str, str]:
+        """Nothing beyond the measured process's environment (the host reads its job file)."""
+        return {}
+
     def outcome(self, job: Job) -> Outcome:
         """What the executable reported."""
         return read_outcome(job)

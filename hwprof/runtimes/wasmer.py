@@ -97,6 +97,10 @@ class WasmerRuntime:
         (job.workdir / "job.json").write_text(json.dumps(self.spec(job)))
         return [sys.executable, "-m", "hwprof.runtimes.wasmer_host", str(job.workdir / "job.json")]
 
+    def environment(self, job: Job) -> dict[str, str]:
+        """Nothing beyond the measured process's environment (the host reads its job file)."""
+        return {}
+
     def outcome(self, job: Job) -> Outcome:
         """What the host reported."""
         return read_outcome(job)

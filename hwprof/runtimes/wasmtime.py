@@ -85,6 +85,10 @@ class WasmtimeRuntime:
         """Write the job file and return the host's argv."""
         return _host(self.spec(job), job.workdir)
 
+    def environment(self, job: Job) -> dict[str, str]:
+        """Nothing beyond the measured process's environment (the host reads its job file)."""
+        return {}
+
     def outcome(self, job: Job) -> Outcome:
         """What the host reported."""
         return read_outcome(job)

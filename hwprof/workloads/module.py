@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 VALTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
@@ -167,17 +166,21 @@ def read(path: str | Path) -> ModuleInfo:
     return read_bytes(p.read_bytes(), str(p))
 
 
+_INFO: dict[str, ModuleInfo] = {}      # by sha256: a 100 MB module is decoded once, and never kept
+
+
 def read_bytes(data: bytes, where: str = "<module>") -> ModuleInfo:
     """Decode the interface of a module held in memory."""
-    return _read_cached(hashlib.sha256(data).hexdigest(), data, where)
-
-
-@lru_cache(maxsize=16)
-def _read_cached(digest: str, data: bytes, where: str) -> ModuleInfo:
-    try:
-        return _decode(data, where)
-    except (IndexError, ValueError, OverflowError, RecursionError) as exc:
-        raise ModuleError(f"{where}: not a readable WebAssembly module ({type(exc).__name__})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _INFO:
+        try:
+            info = _decode(data, where)
+        except (IndexError, ValueError, OverflowError, RecursionError) as exc:
+            raise ModuleError(f"{where}: not a readable WebAssembly module ({type(exc).__name__})") from None
+        if len(_INFO) > 64:
+            _INFO.clear()
+        _INFO[digest] = info
+    return _INFO[digest]
 
 
 def _decode(data: bytes, where: str) -> ModuleInfo:
@@ -264,6 +267,29 @@ def feature_switches(features) -> list[str]:
     return switches + (["gc_support"] if "gc" in features else [])
 
 
+def canonical_results(values: list[str], kinds: tuple[str, ...]) -> list[str]:
+    """An invoked export's results as one text per wasm type, whichever target printed them (Python's str for
+    integers and floats: '2.0', 'inf', 'nan'; Rust prints '2', JavaScript 'Infinity')."""
+    out = []
+    for i, text in enumerate(values):
+        kind = kinds[i] if i < len(kinds) else ""
+        try:
+            if kind in ("i32", "i64"):
+                out.append(str(int(text)))
+            elif kind == "f32":
+                import numpy      # the shortest text that reads back as the same float32, as Rust prints it
+                value = float(text)
+                out.append(repr(value) if value != value or value in (float("inf"), float("-inf"))
+                           else str(numpy.float32(value)))
+            elif kind == "f64":
+                out.append(repr(float(text)))
+            else:
+                out.append(text)
+        except ValueError:
+            out.append(text)
+    return out
+
+
 def _validates(wasm: bytes, enabled: set[str]) -> tuple[bool, str]:
     import wasmtime
 
@@ -279,7 +305,6 @@ def _validates(wasm: bytes, enabled: set[str]) -> tuple[bool, str]:
         return False, str(exc).strip().splitlines()[0]
 
 
-@lru_cache(maxsize=16)
 def _required(digest: str, wasm: bytes) -> tuple[tuple[str, ...], str]:
     """Asked of the validator once per module and Wasmtime version: ten validations of a 100 MB module take
     seconds, so the answer is kept in the build cache."""
@@ -294,10 +319,13 @@ def _required(digest: str, wasm: bytes) -> tuple[tuple[str, ...], str]:
     except (OSError, ValueError, KeyError):
         pass
     needed, problem = _ask_validator(wasm)
-    kept.parent.mkdir(parents=True, exist_ok=True)
     tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"features": list(needed), "problem": problem}))
-    os.replace(tmp, kept)
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"features": list(needed), "problem": problem}))
+        os.replace(tmp, kept)
+    except OSError:
+        tmp.unlink(missing_ok=True)      # a full or read-only cache: answered anyway, asked again next time
     return needed, problem
 
 

@@ -6,6 +6,9 @@
 __attribute__((export_name("mix")))
 int64_t mix(int32_t a, int64_t b, double c) { return (int64_t)a * 1000 + b + (int64_t)(c * 10); }
 
+__attribute__((export_name("halve")))
+double halve(double x) { return x / 2; }
+
 int main(int argc, char **argv) {
     printf("checksum: ");
     for (int i = 1; i < argc; i++) printf("%s|", argv[i]);
