@@ -112,7 +112,7 @@ def test_targets_that_cannot_invoke_say_so(runtime, why, modules, store):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("nope",), "exports no function 'nope' .*_start, mix"),
+    (("nope",), "exports no function 'nope' .*_start, halve, mix"),
     (("mix", "1", "x", "2"), "argument 2 'x' is not an i64 number"),
     (("mix", "1"), r"mix\(i32, i64, f64\) -> \(i64\) takes 3 argument"),
     (("mix", "4294967296", "1", "1"), "does not fit in an i32"),
