@@ -1,6 +1,6 @@
 """hwprof: why one WebAssembly runtime is faster than another on a given CPU."""
 
-__version__ = "0.1.0"
+from hwprof.data import __version__  # noqa: F401  (the version, owned by the data layer)
 
 
 def load_results(path, strict: bool = False):

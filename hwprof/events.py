@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -207,18 +208,25 @@ class EventMap:
 
 
 def _raw(path: Path) -> dict:
+    """A map file's TOML, parsed once per version of the file (a hybrid check loads every map and its parents)."""
     try:
-        return tomllib.loads(path.read_text())
+        stamp = path.stat().st_mtime_ns
+        return copy.deepcopy(_parsed(str(path), stamp))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise EventMapError(f"{path}: {exc}") from None
 
 
-def _parse_event(d: dict, where: str) -> Event:
+@lru_cache(maxsize=256)
+def _parsed(path: str, stamp: int) -> dict:
+    return tomllib.loads(Path(path).read_text())
+
+
+def _parse_event(d: dict, path: Path) -> Event:
     if "name" not in d:
-        raise EventMapError(f"{where}: an event without a name")
+        raise EventMapError(f"{path}: an event without a name")
     enc, raw = d.get("encoding") or {}, d.get("raw") or {}
     if not all(isinstance(v, int) for v in (*enc.values(), *raw.values())):
-        raise EventMapError(f"{where}: event {d['name']}: encoding fields must be integers")
+        raise EventMapError(f"{_line_of(path, d['name'])}: event {d['name']}: encoding fields must be integers")
     return Event(name=d["name"], perf=d.get("perf", ""), encoding=tuple(enc.items()), raw=tuple(raw.items()),
                  kind=d.get("kind", "core"),
                  fixed=bool(d.get("fixed", False)), unit=d.get("unit", ""), desc=d.get("desc", ""))
@@ -284,15 +292,16 @@ def _check_shape(raw: dict, path: Path) -> None:
     for section, texts in (("event", ("name", "perf", "kind", "unit", "desc")),
                            ("metric", ("name", "formula", "unit", "desc"))):
         for entry in raw.get(section, []):
-            where = _line_of(path, entry["name"]) if isinstance(entry.get("name"), str) else str(path)
+            def where() -> str:      # FILE:LINE, looked up only for an error
+                return _line_of(path, entry["name"]) if isinstance(entry.get("name"), str) else str(path)
             bad = [k for k in texts if k in entry and not isinstance(entry[k], str)]
             if bad:
-                raise EventMapError(f"{where}: {section} {bad[0]!r} must be a string")
+                raise EventMapError(f"{where()}: {section} {bad[0]!r} must be a string")
             for key in ("encoding", "raw"):
                 if key in entry and not isinstance(entry[key], dict):
-                    raise EventMapError(f"{where}: {key} must be a table")
+                    raise EventMapError(f"{where()}: {key} must be a table")
             if "fixed" in entry and not isinstance(entry["fixed"], bool):
-                raise EventMapError(f"{where}: 'fixed' must be true or false")
+                raise EventMapError(f"{where()}: 'fixed' must be true or false")
     if any(not isinstance(v, str) for v in raw.get("unavailable", {}).values()):
         raise EventMapError(f"{path}: every [unavailable] reason must be a string")
 
@@ -326,7 +335,7 @@ def _load(path: Path, directory: Path | None, _seen: tuple) -> EventMap:
         result.unavailable.update(parent.unavailable)
         result.pmu = result.pmu if "pmu" in raw else parent.pmu
     for d in raw.get("event", []):
-        ev = _parse_event(d, _line_of(path, d.get("name", "")))
+        ev = _parse_event(d, path)
         result.events[ev.name] = ev
     for d in raw.get("metric", []):
         if "name" not in d or "formula" not in d:

@@ -42,6 +42,7 @@ targets = ["wasmtime", "wasmtime-winch", "native"]
 """
 
 
+@pytest.mark.quick
 def test_a_spec_expands_to_its_cells():
     spec = parse(SMALL)
     assert len(spec.cells) == 9 and len({c.key for c in spec.cells}) == 9
@@ -83,6 +84,7 @@ def cell(name):
     return Cell(name, "mini", "wasmtime", "perf")
 
 
+@pytest.mark.quick
 def test_stopping_rules():
     policy = Repetitions(min=3, max=6, target_ci=0.02)
     steady = CellState(cell("a"), values=[1.0, 1.001, 0.999])
@@ -94,6 +96,7 @@ def test_stopping_rules():
     assert CellState(cell("e"), values=[1.0], failure="trap").stop(policy) == FAILED
 
 
+@pytest.mark.quick
 def test_the_order_is_interleaved_seeded_and_a_function_of_state():
     two = lambda n: Cell(n, "mini", "wasmtime", "perf", repetitions=Repetitions(min=2, max=2))
     states = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}

@@ -34,6 +34,7 @@ def test_collect_2mm_prints_a_table_and_stores_every_repetition(store):
     assert set(frame.phase) == {"bootstrap", "compile", "instantiate", "execute"}
 
 
+@pytest.mark.quick
 def test_collect_json_is_machine_readable(store):
     res = run("collect", "gemm", "-s", "mini", "-n", "2", "--warmup", "0", "--json", "-q", "--results", store)
     assert res.exit_code == 0, res.output
@@ -124,6 +125,7 @@ def _commands():
             yield (name, sub), subcmd
 
 
+@pytest.mark.quick
 def test_every_command_has_help_text():
     paths = list(_commands())
     assert len(paths) >= 7
@@ -200,6 +202,6 @@ def _hosts_of(controller: int) -> list[int]:
             env = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"HWPROF_CONTROLLER_PID={controller}".encode() in env:
+        if f"HWPROF_CONTROLLER_PID={controller:010d}".encode() in env:     # measure.py pads it to 10 digits
             mine.append(int(entry.name))
     return mine

@@ -13,6 +13,8 @@ from hwprof.data.cpu import identify, parse_cpuinfo
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, StoreError, read_run
 
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
 
 def rec(rep=0, name="task_clock", value=1.5, status=schema.OK, phase="execute"):
     return Record("wasmtime", "50.0.1", "opt_level=speed", "2mm", "mini", "cold", rep, phase, name,

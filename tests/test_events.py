@@ -11,6 +11,8 @@ from hwprof import events
 from hwprof.data.cpu import CpuId
 from hwprof.events import EventMapError, Formula
 
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
 
 def test_formula_arithmetic_and_precedence():
     f = Formula("1000 * (IDQ.MITE_UOPS + x) / y - 2")

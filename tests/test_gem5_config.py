@@ -18,6 +18,8 @@ import pytest
 from hwprof.gem5 import GEM5_VERSION
 from hwprof.gem5.config import ConfigError, SweepPoint, render_fs, render_se, sweep_points, write_config
 
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
 GOLDEN = Path(__file__).resolve().parents[1] / "gem5_configs" / "golden"
 NATIVE = "/opt/hwprof/gem5/2mm-large-native-x86"
 W2C = "/opt/hwprof/gem5/2mm-large-wasm2c-x86"

@@ -14,6 +14,8 @@ import pytest
 from hwprof.gem5 import stats
 from hwprof.gem5.stats import StatsError, derive, parse, roi
 
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
 DATA = Path(__file__).parent / "data" / "gem5"
 REAL_2020 = DATA / "stats-x86-o3-mcf-2020.txt"
 V24 = DATA / "stats-v24-se-o3-documented-format.txt"

@@ -117,6 +117,7 @@ def test_targets_that_cannot_invoke_say_so(runtime, why, modules, store):
     (("mix", "1"), r"mix\(i32, i64, f64\) -> \(i64\) takes 3 argument"),
     (("mix", "4294967296", "1", "1"), "does not fit in an i32"),
 ])
+@pytest.mark.quick
 def test_bad_invocations_are_one_line_before_anything_runs(args, message, modules, store):
     with pytest.raises(CollectError, match=message):
         collect(CollectConfig(str(modules["inputs"]), results=store, invoke=args[0], invoke_args=tuple(args[1:])))

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from typer.testing import CliRunner
 
 from hwprof import noise
@@ -22,6 +24,7 @@ intr 12345
 """
 
 
+@pytest.mark.quick
 def test_proc_stat_busy_and_steal_of_one_cpu():
     assert noise._cpu_jiffies(1, STAT) == (40 + 1 + 20 + 4 + 5, 7)
     assert noise._cpu_jiffies(5, STAT) == (0, 0)
@@ -32,6 +35,7 @@ def _proc(wall, busy, steal, own, inv=0):
             "involuntary_switches": inv, "mhz": [2400.0, 2401.0]}
 
 
+@pytest.mark.quick
 def test_a_quiet_repetition_is_not_flagged():
     s = noise.summarize([_proc(0.5, 0.5, 0.0, 0.49), _proc(0.3, 0.3, 0.0, 0.3)])
     assert s["disturbed"] == "" and s["steal_pct"] == 0.0 and s["foreign_cpu_pct"] == 0.0   # within tick slack
@@ -40,6 +44,7 @@ def test_a_quiet_repetition_is_not_flagged():
     assert s["processes"] == 2 and s["mhz_min"] == 2400.0 and s["mhz_max"] == 2401.0
 
 
+@pytest.mark.quick
 def test_steal_and_foreign_load_flag_a_repetition_with_the_reason():
     s = noise.summarize([_proc(1.0, 1.0, 0.05, 0.6, inv=40)])
     assert "steal 5.0%" in s["disturbed"] and "other tasks used 38.0%" in s["disturbed"]   # 40% less 2 ticks

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import DATA
 
 from hwprof.backends.perf import group_events, parse_stat_csv
 from hwprof.data import schema
 from hwprof.events import Event
+
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
 
 
 def test_real_output_of_this_vm_keeps_not_supported_as_missing():

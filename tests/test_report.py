@@ -252,6 +252,7 @@ def _cells(line: str) -> int:
     return len(line.strip().strip("|").split("|"))
 
 
+@pytest.mark.quick
 def test_bad_input_gives_one_clear_error(tmp_path):
     with pytest.raises(ReportError, match="no such results store"):
         build_report(tmp_path / "nowhere", tmp_path / "out")
@@ -322,6 +323,7 @@ def test_browser_check_catches_a_script_error_and_an_empty_plot(written, tmp_pat
     assert len(problems(seen)) == 2          # the page state and the one empty plot
 
 
+@pytest.mark.quick
 def test_fig7a_keeps_aot_compile_apart(tmp_path):
     store = tmp_path / "aot"
     run(store, "atax", "wasmtime-aot", "mini", 2)

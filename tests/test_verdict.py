@@ -8,6 +8,8 @@ import pytest
 from hwprof.analysis import verdict
 from hwprof.analysis.verdict import compare, mean_ci
 
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
 
 def sample(mean, sd, n, seed):
     return list(np.random.default_rng(seed).normal(mean, sd, n))

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from hwprof import __version__
+from hwprof.data import __version__
 from hwprof.data.cpu import identify
 
 
