@@ -13,15 +13,14 @@ from pathlib import Path
 
 from hwprof import backends, capture, events, noise, pinning, runtimes, sandbox, workloads
 from hwprof.backends import Pass, Probe
-from hwprof.data.schema import Record
+from hwprof.data import phases
+from hwprof.data.schema import Identity, Record
 from hwprof.records import RecordBuilder
 from hwprof.runtimes import Job, Outcome, Prepared
 from hwprof.workloads import module
 
 WASM_PAGE = 1 << 16
 WASM32_MAX_MEMORY = 4 << 30     # 65536 pages of 64 KiB: the most a 32-bit linear memory can have
-EDGES = {"bootstrap": "process", "compile": "host-call", "instantiate": "host-call", "aot_compile": "host-call",
-         "startup": "process-to-marker", "total": "process"}
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -157,18 +156,18 @@ class Collector:
             self.notes.append(f"the module runs once per pass, {runs} times a repetition: what it writes to "
                               f"{', '.join(h for h, _ in self.inputs.dirs)} is written {runs} times (--count-phases "
                               "execute runs it once)")
-        with tempfile.TemporaryDirectory() as tmp:
-            sample = self.runtime.prepare(self.workload, Path(tmp))
-        self.prepare_phase = sample.phase if sample else None
-        self.prepare_marks = sample.marks if sample else None
+        ahead = self.runtime.ahead
+        self.prepare_phase = ahead.phase if ahead else None
+        self.prepare_marks = ahead.marks if ahead else None
         self.prepare_passes: list[Pass] = []
-        if sample:
-            scoped = (sample.marks,) if sample.marks else (sample.phase,)
-            self.prepare_passes = self.backend.plan(self.probe, scoped, self.emap.gp_counters, whole=not sample.marks)
-        self.builder = RecordBuilder(
-            self.runtime.name, self.runtime_version, self.flags(), self.workload.name, self.workload.size,
-            config.mode, self.backend.name, self.backend.simulated, self.emap, self.metric_map, self.metrics,
-            self.probe.missing, config.sweep, self.absent, self.inputs.label())
+        if ahead:
+            scoped = (ahead.marks,) if ahead.marks else (ahead.phase,)
+            self.prepare_passes = self.backend.plan(self.probe, scoped, self.emap.gp_counters, whole=not ahead.marks)
+        identity = Identity(runtime=self.runtime.name, runtime_version=self.runtime_version, runtime_flags=self.flags(),
+                            workload=self.workload.name, size=self.workload.size, invocation=config.mode,
+                            backend=self.backend.name, sweep=config.sweep, input=self.inputs.label())
+        self.builder = RecordBuilder(identity, self.backend.simulated, self.emap, self.metric_map, self.metrics,
+                                     self.probe.missing, self.absent)
         self._timeline: list[dict] = []
         self._noise: list[dict] = []
         self._output: list[capture.Captured] = []
@@ -372,7 +371,7 @@ class Collector:
         for phase in self.phases:
             per = warm if phase in ("instantiate", "execute") else 1
             out += self.builder.phase_records(rep, phase, [c for c in counts if c.phase == phase],
-                                              times.get(phase, []), EDGES.get(phase, boundary), per,
+                                              times.get(phase, []), phases.EDGES.get(phase, boundary), per,
                                               counted=phase in self.counted)
         return out, pin, None
 

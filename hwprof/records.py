@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hwprof.backends import Count
 from hwprof.data import schema
-from hwprof.data.schema import Record
+from hwprof.data.schema import Identity, Record
 from hwprof.events import EventMap, Metric
 
 
@@ -14,30 +14,20 @@ from hwprof.events import EventMap, Metric
 class RecordBuilder:
     """Everything every row of a collect shares, and the maps its metrics come from."""
 
-    runtime: str
-    runtime_version: str
-    flags: str
-    workload: str
-    size: str
-    invocation: str
-    backend: str
+    identity: Identity
     simulated: bool
     emap: EventMap
     metric_map: EventMap
     metrics: dict[str, Metric]
     missing: dict[str, str]
-    sweep: str = ""
     absent: dict[str, str] | None = None    # standard metrics no map here defines -> why
-    input: str = ""                          # Inputs.label() of the module's inputs
 
     def record(self, rep, phase, name, kind, value, unit, status=schema.OK, boundary="", running_pct=None, note="",
                iteration=0) -> Record:
         """One row with this collect's identity."""
-        return Record(runtime=self.runtime, runtime_version=self.runtime_version, runtime_flags=self.flags,
-                      workload=self.workload, size=self.size, invocation=self.invocation, repetition=rep, phase=phase,
-                      name=name, kind=kind, value=value, unit=unit, status=status, backend=self.backend,
-                      boundary=boundary, running_pct=running_pct, note=note, iteration=iteration, sweep=self.sweep,
-                      input=self.input)
+        return self.identity.record(repetition=rep, phase=phase, name=name, kind=kind, value=value, unit=unit,
+                                    status=status, boundary=boundary, running_pct=running_pct, note=note,
+                                    iteration=iteration)
 
     def error(self, rep: int, phase: str, failure: str) -> Record:
         """The row that says a repetition failed, and why."""
@@ -75,7 +65,7 @@ class RecordBuilder:
             source = self.metric_map.metrics.get(name)
             if source is None:
                 out.append(self.record(rep, phase, name, schema.METRIC, None, metric.unit, schema.UNAVAILABLE,
-                                       boundary, note=f"the {self.backend} backend cannot give it", iteration=iteration))
+                                       boundary, note=f"the {self.identity.backend} backend cannot give it", iteration=iteration))
                 continue
             value = source.formula.evaluate(values)
             if value is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,26 @@ def test_an_unreadable_run_file_is_skipped_with_a_warning_or_refused_when_strict
         assert got.exit_code == 0 and f"hwprof: warning: skipped {bad}" in got.output, got.output
         strict = CliRunner().invoke(app, [*command, "--strict"])
         assert strict.exit_code == 2 and str(bad) in strict.output
+
+
+def test_phases_header_is_generated_from_the_data_layer():
+    """The C helper's phase numbers are the data layer's: the checked-in header is what phases.py generates."""
+    from hwprof.data import phases
+
+    header = (Path(__file__).parents[1] / "hwprof" / "native" / "hwprof_phases.h").read_text()
+    assert header == phases.c_header()
+    enum = header.split("enum {")[1].split("}")[0]
+    assert [n.strip() for n in enum.split(",")][:-1] == [f"HWPROF_{p.upper()}" for p in phases.MARKED]
+
+
+def test_boundary_is_a_closed_set_and_old_free_text_loads():
+    from hwprof.data import phases
+
+    row = dict(runtime="r", runtime_version="1", runtime_flags="", workload="w", size="s", invocation="cold",
+               repetition=0, phase="execute", name="wall_time", kind=schema.TIME, value=1.0, unit="s")
+    with pytest.raises(ValueError, match="unknown boundary"):
+        Record(**row, boundary="markers, roughly")
+    old = Record.from_dict({**row, "boundary": "markers (relayed from WASI)"})
+    assert old.boundary == "relayed-markers" and old.boundary in phases.BOUNDARIES
+    with pytest.raises(phases.PhaseError):
+        phases.boundary("somewhere")

@@ -68,7 +68,7 @@ def test_cli_runtime_phases_relayed_from_wasi_markers(targets, store):
     assert len(startup) == len(execute) == 2
     # Start-up (a Python process importing wasmtime, compiling) dwarfs the MINI kernel.
     assert max(execute) * 20 < min(startup)
-    assert {r.boundary for r in recs if r.phase == "execute"} == {"markers (relayed from WASI)"}
+    assert {r.boundary for r in recs if r.phase == "execute"} == {"relayed-markers"}
     assert {r.runtime for r in recs} == {"pywasi"} and all(r.runtime_version.startswith("pywasi") for r in recs)
 
 

@@ -19,7 +19,7 @@ from hwprof.runtimes import get
 
 pytest.importorskip("wasmer_sdk", reason="wasmer-sdk is not installed: pip install wasmer-sdk")
 
-ENTRY_CALL = "entry-call (one SDK run: WASI set-up, instantiation and _start)"
+ENTRY_CALL = "sdk-run"   # one SDK call: WASI set-up, instantiation and _start
 # 1 GiB in one memory.grow; a refused grow (-1) traps.
 BIG_GROW = """
 (module

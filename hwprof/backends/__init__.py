@@ -69,6 +69,11 @@ class Backend(Protocol):
 
     name: str
     simulated: bool
+    OPTIONS: tuple[str, ...]        # keyword options its constructor takes beyond cpu (geometry)
+
+    def flags(self) -> str: ...      # the simulated machine ("" for a measuring backend)
+
+    def sim_map(self) -> EventMap | None: ...    # a simulator's own events and metrics (None: the CPU's map)
 
     def probe(self, emap: EventMap, events: list[Event]) -> Probe: ...
 
@@ -89,11 +94,12 @@ BACKENDS = {
 
 
 def get(name: str, **options) -> Backend:
-    """Instantiate a backend by name (every backend takes cpu=, the measured CPU)."""
+    """Instantiate a backend by name (every backend takes cpu=, the measured CPU; options it does not take are ignored)."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r} (choose from: {', '.join(BACKENDS)})")
     module, cls = BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    backend = getattr(importlib.import_module(module), cls)
+    return backend(**{k: v for k, v in options.items() if k == "cpu" or k in backend.OPTIONS})
 
 
 def phase_passes(phases: tuple[str, ...], groups: list[tuple[Event, ...]], whole: bool = False) -> list[Pass]:

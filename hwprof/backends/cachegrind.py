@@ -17,8 +17,8 @@ from pathlib import Path
 from hwprof import events as event_maps
 from hwprof.backends import BackendError, Count, Launch, Pass, Probe
 from hwprof.data import schema
+from hwprof.data.phases import HOSTED, MARKED, number
 from hwprof.events import Event, EventMap
-from hwprof.native import PHASES
 
 SIM_MAP = "sim-cachegrind"
 # The study's i7-8700: 32 KiB 8-way L1I and L1D, 64 B lines. Its 12 MiB LL has no power-of-two set
@@ -43,6 +43,19 @@ def parse_callgrind_dump(text: str) -> tuple[str, dict[str, float]]:
     return phase, dict(zip(names, totals))
 
 
+def parse_geometry(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """`--sim-cache` items (I1=32768,8,64) as (level, geometry) pairs, each checked."""
+    pairs = []
+    for item in items:
+        level, sep, spec = str(item).partition("=")
+        if not sep or level.upper() not in DEFAULT_GEOMETRY:
+            raise BackendError(f"--sim-cache {item!r} must look like I1=32768,8,64 (levels: "
+                               f"{', '.join(DEFAULT_GEOMETRY)})")
+        pairs.append((level, spec))
+    check_geometry(dict(pairs))
+    return tuple(pairs)
+
+
 def check_geometry(geometry: dict[str, str]) -> dict[str, str]:
     """Validate cache geometry 'size,assoc,line' per level, as valgrind wants it (power-of-two sets)."""
     merged = {**DEFAULT_GEOMETRY, **{k.upper(): v for k, v in geometry.items()}}
@@ -63,6 +76,7 @@ class CachegrindBackend:
 
     name = "cachegrind"
     simulated = True
+    OPTIONS = ("geometry",)
 
     def __init__(self, cpu: int | None = None, geometry: dict[str, str] | None = None, valgrind: str = "valgrind"):
         self.geometry = check_geometry(geometry or {})
@@ -88,7 +102,7 @@ class CachegrindBackend:
 
     def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]:
         """One process simulates every phase: each phase's statistics are dumped at its end."""
-        order = ("bootstrap", "compile", "instantiate", "execute")
+        order = HOSTED
         last = max(phases, key=lambda p: order.index(p) if p in order else -1)
         return [Pass(tuple(phases), probe.usable, last, whole)]
 
@@ -108,7 +122,7 @@ class CachegrindBackend:
                "--collect-atstart=" + ("yes" if one_pass.whole or "bootstrap" in one_pass.phases else "no")]
         cmd += ["--trace-children=yes"] if one_pass.whole else []
         cmd += [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
-        mask = sum(1 << PHASES.index(p) for p in one_pass.phases if p in PHASES)
+        mask = sum(1 << number(p) for p in one_pass.phases if p in MARKED)
         return Launch(cmd, {"HWPROF_CALLGRIND": "1", "HWPROF_COUNT_MASK": str(mask), "PYTHONHASHSEED": "0"},
                       workdir=workdir)
 

@@ -106,6 +106,15 @@ class PerfBackend:
 
     name = "perf"
     simulated = False
+    OPTIONS: tuple[str, ...] = ()
+
+    def flags(self) -> str:
+        """Nothing simulated: no machine settings of its own."""
+        return ""
+
+    def sim_map(self) -> None:
+        """It counts the CPU's own events."""
+        return None
 
     def __init__(self, cpu: int | None = None, use_aliases: bool = False, perf: str = "perf",
                  sysfs: Path = SYSFS_PMUS):

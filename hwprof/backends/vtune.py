@@ -81,6 +81,15 @@ class VTuneBackend:
 
     name = "vtune"
     simulated = False
+    OPTIONS: tuple[str, ...] = ()
+
+    def flags(self) -> str:
+        """Nothing simulated: no machine settings of its own."""
+        return ""
+
+    def sim_map(self) -> None:
+        """It counts the CPU's own events."""
+        return None
 
     def __init__(self, cpu: int | None = None, vtune: str = "vtune"):
         self.vtune = vtune

@@ -117,8 +117,10 @@ def stopping_value(records: list[Record]) -> float | None:
 
 
 def _error_row(cell: Cell, message: str) -> Record:
-    return Record(cell.target, "", "", cell.workload, cell.size or "", cell.mode, 0, "total", "error", schema.INFO,
-                  None, "", schema.ERROR, cell.backend, note=message)
+    identity = schema.Identity(runtime=cell.target, workload=cell.workload, size=cell.size or "", invocation=cell.mode,
+                               backend=cell.backend)
+    return identity.record(repetition=0, phase="total", name="error", kind=schema.INFO, value=None, unit="",
+                           status=schema.ERROR, note=message)
 
 
 def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:

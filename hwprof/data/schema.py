@@ -6,6 +6,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from hwprof.data import phases
+
 # History of the on-disk format (bump on any change a reader must know about):
 #   1  2026-11  first format: one JSON document per repetition, {format_version, provenance, records}.
 #   2  2026-11  records gain `iteration` (warm invocations: 0..N-1 per invocation, -1 for a mean over
@@ -45,14 +47,14 @@ class Record:
     size: str
     invocation: str          # cold | warm
     repetition: int
-    phase: str               # bootstrap | compile | instantiate | execute | aot_compile | startup | total
+    phase: str               # one of phases.ALL
     name: str                # the event or metric name
     kind: str                # EVENT | METRIC | TIME | INFO
     value: float | None
     unit: str
     status: str = OK
     backend: str = ""
-    boundary: str = ""       # how the phase's edges were found: markers | entry-call | host-call | process
+    boundary: str = ""       # how the phase's edges were found: one of phases.BOUNDARIES, or ""
     running_pct: float | None = None   # perf's share of the phase the counter really ran (multiplexing)
     note: str = ""
     iteration: int = 0       # warm mode: which invocation (-1: a mean over the process's invocations)
@@ -66,6 +68,8 @@ class Record:
             raise ValueError(f"{self.name}: a {self.status} record carries no value")
         if self.value is not None and isinstance(self.value, float) and math.isnan(self.value):
             raise ValueError(f"{self.name}: NaN is not a value; use a status")
+        if self.boundary and self.boundary not in phases.BOUNDARIES:
+            raise ValueError(f"{self.name}: unknown boundary {self.boundary!r} (one of: {', '.join(phases.BOUNDARIES)})")
 
     def to_dict(self) -> dict:
         """The record as a plain dict (its JSON form)."""
@@ -75,7 +79,31 @@ class Record:
     def from_dict(cls, d: dict) -> "Record":
         """Rebuild a record from its JSON form, ignoring fields a newer writer added."""
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        fields = {k: v for k, v in d.items() if k in known}
+        if fields.get("boundary"):
+            fields["boundary"] = phases.LEGACY_BOUNDARIES.get(fields["boundary"], fields["boundary"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What every row of one run shares (who ran what, how); `record` makes its rows, by keyword only."""
+
+    runtime: str
+    runtime_version: str = ""
+    runtime_flags: str = ""
+    workload: str = ""
+    size: str = ""
+    invocation: str = "cold"
+    backend: str = ""
+    sweep: str = ""
+    input: str = ""
+
+    def record(self, *, repetition: int, phase: str, name: str, kind: str, value: float | None, unit: str,
+               **rest) -> Record:
+        """One row of this run (rest: status, boundary, running_pct, note, iteration)."""
+        return Record(**dataclasses.asdict(self), repetition=repetition, phase=phase, name=name, kind=kind,
+                      value=value, unit=unit, **rest)
 
 
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))

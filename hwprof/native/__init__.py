@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from hwprof.data.paths import cache_dir
+from hwprof.data import buildcache
+from hwprof.data.phases import MARKED as PHASES
+from hwprof.data.phases import number
 
 SOURCE = Path(__file__).with_name("phasectl.c")
+PHASES_HEADER = Path(__file__).with_name("hwprof_phases.h")   # generated from hwprof/data/phases.py
 VALGRIND_HEADER = Path("/usr/include/valgrind/callgrind.h")
-# Phase numbers shared with phasectl.c (the order is the C enum's).
-PHASES = ("bootstrap", "compile", "instantiate", "execute", "startup")
 
 
 def thread_affinities(pid: int | str = "self") -> dict[str, str]:
@@ -62,23 +62,27 @@ def _compiler() -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
+def _compile(what: Path, sources: list[Path], defines: list[str]):
+    """Build a shared library from `sources` into the path make() is given."""
+    def make(tmp: Path) -> None:
+        # The napi_* symbols of the Node addon stay undefined here: the node executable that loads it defines them.
+        argv = _compiler() + ["-O2", "-shared", "-fPIC", *defines, "-o", str(tmp), *map(str, sources), "-ldl"]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise HelperError(f"building {what.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return make
+
+
+def _helper(stem: str, sources: list[Path], suffix: str) -> Path:
+    with_valgrind = VALGRIND_HEADER.exists()
+    defines = ["-DHWPROF_HAVE_VALGRIND"] if with_valgrind else []
+    key = buildcache.digest([*sources, PHASES_HEADER, bytes([with_valgrind])])
+    return buildcache.build("native", f"{stem}-{key}{suffix}", _compile(sources[0], sources, defines))
+
+
 def build() -> Path:
     """Build (or find in the cache) the helper shared library for this machine."""
-    with_valgrind = VALGRIND_HEADER.exists()
-    digest = hashlib.sha256(SOURCE.read_bytes() + bytes([with_valgrind])).hexdigest()[:16]
-    out = cache_dir() / "native" / f"phasectl-{digest}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    defines = ["-DHWPROF_HAVE_VALGRIND"] if with_valgrind else []
-    argv = _compiler() + ["-O2", "-shared", "-fPIC", *defines, "-o", str(tmp), str(SOURCE), "-ldl"]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise HelperError(f"building {SOURCE.name} failed: {done.stderr.strip().splitlines()[-1:]}")
-    os.replace(tmp, out)
-    return out
+    return _helper("phasectl", [SOURCE], ".so")
 
 
 NODE_ADDON_SOURCE = Path(__file__).with_name("napi_phasectl.c")
@@ -86,23 +90,7 @@ NODE_ADDON_SOURCE = Path(__file__).with_name("napi_phasectl.c")
 
 def build_node_addon() -> Path:
     """Build (or find in the cache) the helper as a Node-API addon (.node) for the node runtime targets."""
-    with_valgrind = VALGRIND_HEADER.exists()
-    digest = hashlib.sha256(NODE_ADDON_SOURCE.read_bytes() + SOURCE.read_bytes() + bytes([with_valgrind]))
-    out = cache_dir() / "native" / f"phasectl-napi-{digest.hexdigest()[:16]}.node"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    defines = ["-DHWPROF_HAVE_VALGRIND"] if with_valgrind else []
-    # The napi_* symbols stay undefined here: the node executable that loads the addon defines them.
-    argv = _compiler() + ["-O2", "-shared", "-fPIC", *defines, "-o", str(tmp), str(NODE_ADDON_SOURCE), str(SOURCE),
-                          "-ldl"]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise HelperError(f"building {NODE_ADDON_SOURCE.name} failed: {done.stderr.strip().splitlines()[-1:]}")
-    os.replace(tmp, out)
-    return out
+    return _helper("phasectl-napi", [NODE_ADDON_SOURCE, SOURCE], ".node")
 
 
 class PhaseControl:
@@ -117,11 +105,11 @@ class PhaseControl:
 
     def begin(self, phase: str) -> None:
         """Start counting `phase` (if this process counts it) and mark its start."""
-        self.lib.hwprof_begin(PHASES.index(phase))
+        self.lib.hwprof_begin(number(phase))
 
     def end(self, phase: str) -> None:
         """Mark the end of `phase` and stop counting it."""
-        self.lib.hwprof_end(PHASES.index(phase))
+        self.lib.hwprof_end(number(phase))
 
     def marks(self) -> list[tuple[str, str, int]]:
         """Every edge so far as (phase, 'begin'|'end', CLOCK_MONOTONIC ns)."""

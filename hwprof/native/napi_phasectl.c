@@ -43,7 +43,9 @@ int hwprof_marks(int *codes, int64_t *ns, int max);
 int hwprof_has_valgrind(void);
 int hwprof_vtune_state(void);
 
-enum { PHASE_EXECUTE = 3, MAX_MARKS = 4096 };
+#include "hwprof_phases.h"
+
+enum { MAX_MARKS = 4096 };
 
 static napi_value int_result(napi_env env, int value)
 {
@@ -85,14 +87,14 @@ static napi_value js_end(napi_env env, napi_callback_info info)
 static napi_value js_bench_start(napi_env env, napi_callback_info info)
 {
     (void)env; (void)info;
-    hwprof_begin(PHASE_EXECUTE);
+    hwprof_begin(HWPROF_EXECUTE);
     return NULL;
 }
 
 static napi_value js_bench_end(napi_env env, napi_callback_info info)
 {
     (void)env; (void)info;
-    hwprof_end(PHASE_EXECUTE);
+    hwprof_end(HWPROF_EXECUTE);
     return NULL;
 }
 

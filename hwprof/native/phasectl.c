@@ -22,10 +22,10 @@
 #include <valgrind/callgrind.h>
 #endif
 
-/* Phase numbers are shared with hwprof/native/__init__.py's PHASES; "startup" is a CLI runtime's
- * bootstrap + compile + instantiate, which only a relay outside the runtime can bound. */
-enum { PHASE_BOOTSTRAP, PHASE_COMPILE, PHASE_INSTANTIATE, PHASE_EXECUTE, PHASE_STARTUP, N_PHASES };
-static const char *const phase_names[N_PHASES] = {"bootstrap", "compile", "instantiate", "execute", "startup"};
+/* Phase numbers come from hwprof/data/phases.py (MARKED), through the generated header; "startup" is a
+ * CLI runtime's bootstrap + compile + instantiate, which only a relay outside the runtime can bound. */
+#include "hwprof_phases.h"
+static const char *const phase_names[HWPROF_N_PHASES] = HWPROF_PHASE_NAMES;
 
 #define MAX_MARKS 4096
 static int ctl_fd = -1, ack_fd = -1, use_callgrind;
@@ -246,7 +246,7 @@ static int perf_command(const char *cmd, size_t len)
 
 void hwprof_begin(int phase)
 {
-    if (phase < 0 || phase >= N_PHASES)
+    if (phase < 0 || phase >= HWPROF_N_PHASES)
         return;
     if (count_mask & (1u << phase))
         perf_command("enable\n", 7);
@@ -262,7 +262,7 @@ void hwprof_begin(int phase)
 
 void hwprof_end(int phase)
 {
-    if (phase < 0 || phase >= N_PHASES)
+    if (phase < 0 || phase >= HWPROF_N_PHASES)
         return;
     mark(phase * 2 + 1);
 #ifdef HWPROF_HAVE_VALGRIND
@@ -304,14 +304,14 @@ int hwprof_has_valgrind(void)
 void *hwprof_bench_start(void *env, void *caller, void *args, size_t nargs)
 {
     (void)env; (void)caller; (void)args; (void)nargs;
-    hwprof_begin(PHASE_EXECUTE);
+    hwprof_begin(HWPROF_EXECUTE);
     return NULL;
 }
 
 void *hwprof_bench_end(void *env, void *caller, void *args, size_t nargs)
 {
     (void)env; (void)caller; (void)args; (void)nargs;
-    hwprof_end(PHASE_EXECUTE);
+    hwprof_end(HWPROF_EXECUTE);
     return NULL;
 }
 
@@ -359,11 +359,11 @@ void bench_start(void)
         hwprof_init();
         atexit(native_write_marks);
     }
-    hwprof_begin(PHASE_EXECUTE);
+    hwprof_begin(HWPROF_EXECUTE);
 }
 
 void bench_end(void)
 {
-    hwprof_end(PHASE_EXECUTE);
+    hwprof_end(HWPROF_EXECUTE);
 }
 #endif

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from hwprof.analysis import verdict
-from hwprof.data import schema
+from hwprof.data import phases, schema
 
 BASELINE = "wasmtime"                 # the study normalizes to Wasmtime (Cranelift)
 NATIVE = "native"
 SIMULATED_BACKENDS = ("cachegrind",)  # a simulator slows the run ~50x: its wall times never enter a timing figure
-STARTUP_PHASES = ("bootstrap", "compile", "instantiate")
+STARTUP_PHASES = phases.STARTUP_PARTS
 
 
 @dataclass
@@ -132,7 +132,7 @@ def timing_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return with_targets(frame[keep])
 
 
-PHASES = ("bootstrap", "compile", "instantiate", "execute", "aot_compile", "startup", "total")
+PHASES = phases.ALL
 RUN_KEY = ["workload", "size", "target", "runtime", "runtime_version", "run_id"]
 
 

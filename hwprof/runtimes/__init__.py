@@ -4,7 +4,7 @@ A runtime target is a small protocol:
 - `probe()` -> its version, or RuntimeError_ saying it is not installed and how to get it;
 - `flags()` -> the settings that change its code, recorded on every row;
 - `prepare(workload, workdir)` -> None, or a Prepared: ahead-of-time work (an AOT compile, wasm2c + a C
-  compiler) whose command the counter backend measures whole, as the phase it names;
+  compiler) whose command the counter backend measures as the phase its `ahead` declares;
 - `command(job)` -> the argv of the measured process for one job;
 - `outcome(job)` -> what that process reported (hosts write result.json in one shared format).
 Its `phases` say which phases a run separates, `modes` whether it has a warm mode, `accepts` which of a
@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-PHASES = ("bootstrap", "compile", "instantiate", "execute")
+from hwprof.data import phases
+
+PHASES = phases.HOSTED     # what an embedding host separates (hwprof/data/phases.py owns the names)
 MODES = ("cold", "warm")
 # What a user can give a module beyond its file (`collect -- ARGS`, --env, --stdin, --invoke, --dir,
 # --unknown-imports trap); each target declares which it can pass on.
@@ -39,13 +41,19 @@ class RuntimeError_(Exception):
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """Ahead-of-time work done before a run: `argv` is measured as a whole process, as `phase`."""
+class Ahead:
+    """A target's ahead-of-time work as it declares it: the phase it is measured as, and what bounds it."""
 
     phase: str                 # "compile" (wasm2c: the run has no compile of its own) or "aot_compile"
+    marks: str | None = None   # the host phase that bounds the work (a host of ours); None: the whole process
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Ahead-of-time work set up for one run: `argv` is measured as the target's Ahead phase."""
+
     argv: list[str]
     artefact: Path             # what the run loads (a serialized module, a native binary)
-    marks: str | None = None   # the host phase that bounds the work (a host of ours); None: the whole process
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,8 @@ class Runtime(Protocol):
     stdin_via_process: bool          # the module reads the measured process's stdin (else a host opens it)
     confines_links: bool             # the runtime itself keeps a preopened folder's links inside it
     target: str                      # the build it runs: wasm, wasm-wasi-markers or native (workloads.TARGETS)
+    ahead: Ahead | None              # its ahead-of-time work (what prepare() sets up), or None
+    OPTIONS: tuple[str, ...]         # the keyword options its constructor takes (opt_level)
 
     def probe(self) -> str: ...
 
@@ -211,8 +221,7 @@ def get(name: str, **options) -> Runtime:
     if name in RUNTIMES:
         module, cls = RUNTIMES[name].split(":")
         target = getattr(importlib.import_module(module), cls)
-        accepted = getattr(target, "OPTIONS", ())
-        return target(**{k: v for k, v in options.items() if k in accepted})
+        return target(**{k: v for k, v in options.items() if k in target.OPTIONS})
     from hwprof.runtimes import cli
 
     if name in cli.available():

@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 from hwprof.data.paths import targets_dir
-from hwprof.runtimes import INPUTS, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, Ahead, Job, Outcome, Prepared, RuntimeError_, read_outcome
 from hwprof.workloads.module import FEATURES
 
 FIELDS = {"name": str, "title": str, "command": list, "version": list, "install": str, "flags": str}
@@ -95,11 +95,13 @@ class CliRuntime:
     phases = ("startup", "execute")
     modes = ("cold",)
     target = "wasm-wasi-markers"
+    OPTIONS: tuple[str, ...] = ()
     stdin_via_process = True    # a module measured whole reads the runtime's own stdin (the relay needs it otherwise)
 
     def __init__(self, doc: dict, path: Path):
         self.doc = doc
         self.path = path
+        self.ahead = Ahead("aot_compile") if "prepare" in doc else None
         self.name = doc["name"]
         given = doc.get("inputs", {})
         self.accepts = frozenset({"args", "stdin"} | {k for k in given if k in INPUTS})   # never args-with-invoke:
@@ -145,7 +147,7 @@ class CliRuntime:
         artefact = workdir / "module.aot"
         argv = [a.replace("{wasm}", str(workload.wasm)).replace("{artefact}", str(artefact))
                 for a in self.doc["prepare"]]
-        return Prepared("aot_compile", argv, artefact)
+        return Prepared(argv, artefact)
 
     def options(self, job: Job) -> list[str]:
         """The [inputs] and [features] pieces for one job, in a fixed order."""

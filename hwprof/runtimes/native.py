@@ -20,6 +20,7 @@ class NativeRuntime:
     modes = ("cold",)
     target = "native"
     OPTIONS = ()
+    ahead = None
     accepts = frozenset({"args", "env", "stdin"})
     limits = {"invoke": "a native program has no wasm exports", "dirs": "a native program sees the host's files",
               "unknown-imports": "a native program has no wasm imports"}

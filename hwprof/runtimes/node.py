@@ -33,6 +33,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from hwprof.data.phases import MARKED
 from hwprof.native import build_node_addon
 from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
 
@@ -71,6 +72,7 @@ class NodeRuntime:
     modes = MODES
     target = "wasm"
     OPTIONS = ()
+    ahead = None
     tier_flags: tuple[str, ...] = ()
     tiering = ("compile decodes and validates only (lazy compilation); Liftoff compiles each function on its "
                "first call, TurboFan tiers hot functions up on the main thread during execute")
@@ -111,7 +113,7 @@ class NodeRuntime:
         return {
             "wasm": str(job.wasm), "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
-            "invocations": job.invocations, "addon": str(build_node_addon()),
+            "invocations": job.invocations, "addon": str(build_node_addon()), "phases": list(MARKED),
             "env": [list(kv) for kv in job.inputs.env], "stdin": str(job.inputs.stdin or ""),
             "invoke": job.inputs.invoke, "invoke_args": [list(a) for a in job.inputs.invoke_args],
             "unknown_imports": job.inputs.unknown_imports,

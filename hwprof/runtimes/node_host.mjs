@@ -9,12 +9,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { WASI } from "node:wasi";
 
-const PHASE = { bootstrap: 0, compile: 1, instantiate: 2, execute: 3, startup: 4 };
-const PHASE_NAMES = Object.keys(PHASE);
 const PAGE = 65536;
 const ERRNO_PERM = 63; // WASI preview 1: operation not permitted
 
 const job = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+// The helper's phase numbers: the index in hwprof/data/phases.py's MARKED, which the job carries.
+const PHASE_NAMES = job.phases;
+const PHASE = Object.fromEntries(PHASE_NAMES.map((name, i) => [name, i]));
 const addon = { exports: {} };
 process.dlopen(addon, job.addon);
 const pc = addon.exports;

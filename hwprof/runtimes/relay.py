@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
         return 4
 
     pc = PhaseControl()
-    result = {"stage": "startup", "exit_code": None, "error": None, "boundary": "markers (relayed from WASI)",
+    result = {"stage": "startup", "exit_code": None, "error": None, "boundary": "relayed-markers",
               "affinity": sorted(os.sched_getaffinity(0)), "threads": {}}
     with open(stdout_path, "w") as out:
         pc.begin("startup")

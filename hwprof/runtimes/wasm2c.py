@@ -13,7 +13,6 @@ before it is measured; the compile phase compiles the module only, and links.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -25,12 +24,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from hwprof.data.paths import cache_dir
-from hwprof.runtimes import MODES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.data import buildcache
+from hwprof.runtimes import MODES, Ahead, Job, Outcome, Prepared, RuntimeError_, read_outcome
 
 SOURCE_DIR = Path(__file__).with_name("wasm2c")
 DRIVER = Path(__file__).with_name("wasm2c_build.py")
 PHASECTL = Path(__file__).parents[1] / "native" / "phasectl.c"
+PHASES_HEADER = PHASECTL.with_name("hwprof_phases.h")
 VALGRIND_INCLUDE = Path("/usr/include/valgrind")
 RUNTIME_SOURCES = ("wasm-rt-impl.c", "wasm-rt-mem-impl.c", "wasm-rt-exceptions-impl.c")
 HOST_SOURCES = (SOURCE_DIR / "main.c", SOURCE_DIR / "wasi_host.c", PHASECTL)
@@ -104,22 +104,17 @@ def host_objects(tc: Toolchain) -> list[Path]:
     runtime = wabt().runtime_dir()
     sources = [runtime / s for s in RUNTIME_SOURCES] + list(HOST_SOURCES)
     headers = (sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc"))
-               + [SOURCE_DIR / "host.h", SOURCE_DIR / "run.h"])
+               + [SOURCE_DIR / "host.h", SOURCE_DIR / "run.h", PHASES_HEADER])
     valgrind = (VALGRIND_INCLUDE / "callgrind.h").exists()
     flags = [*tc.cflags, "-DWASM_RT_GROW_FAILED_HANDLER=hwprof_w2c_grow_failed"]
     flags += ["-DHWPROF_HAVE_VALGRIND"] if valgrind else []
-    digest = hashlib.sha256(" ".join(flags + [tc.version]).encode())
-    for path in sources + headers:
-        digest.update(path.name.encode() + path.read_bytes())
-    out = cache_dir() / "wasm2c" / f"host-{tc.name}-{digest.hexdigest()[:16]}"
-    if not (out / "ready").exists():
-        _build_host(tc, sources, flags, runtime, valgrind, out)
+    key = buildcache.digest([" ".join(flags + [tc.version]), *sources, *headers])
+    out = buildcache.build("wasm2c", f"host-{tc.name}-{key}", lambda tmp: _build_host(tc, sources, flags, runtime,
+                                                                                       valgrind, tmp))
     return [out / f"{s.stem}.o" for s in sources]
 
 
-def _build_host(tc: Toolchain, sources, flags, runtime: Path, valgrind: bool, out: Path) -> None:
-    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+def _build_host(tc: Toolchain, sources, flags, runtime: Path, valgrind: bool, tmp: Path) -> None:
     (tmp / "include").mkdir(parents=True)
     if valgrind:
         # Only valgrind's headers: zig's clang brings its own libc headers, which /usr/include would shadow.
@@ -130,7 +125,6 @@ def _build_host(tc: Toolchain, sources, flags, runtime: Path, valgrind: bool, ou
         done = subprocess.run([*tc.cc, *flags, *includes, "-c", str(src), "-o", str(tmp / f"{src.stem}.o")],
                               capture_output=True, text=True, env=env)
         if done.returncode != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise RuntimeError_(f"building the wasm2c host ({src.name}, {tc.name}) failed: "
                                 f"{done.stderr.strip()[-600:]}")
     if tc.name == "zig":
@@ -140,10 +134,6 @@ def _build_host(tc: Toolchain, sources, flags, runtime: Path, valgrind: bool, ou
                        capture_output=True, env=env)
     shutil.rmtree(tmp / "zig-cache", ignore_errors=True)
     (tmp / "ready").write_text(tc.version + "\n")
-    try:
-        os.rename(tmp, out)
-    except OSError:          # another process built it first
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Wasm2cRuntime:
@@ -155,6 +145,7 @@ class Wasm2cRuntime:
     modes = MODES
     target = "wasm"
     OPTIONS = ()
+    ahead = Ahead("compile")
     accepts = frozenset({"args", "env", "stdin"})
     limits = {"invoke": "its host calls _start only (wasm2c names exports at C level; no generic call)",
               "dirs": "its WASI host has no file system (stdio only)",
@@ -188,7 +179,7 @@ class Wasm2cRuntime:
         }
         (workdir / "build.json").write_text(json.dumps(spec, indent=1))
         # -I -S: the driver needs the standard library only, so the interpreter starts bare.
-        return Prepared("compile", [sys.executable, "-I", "-S", str(DRIVER), str(workdir / "build.json")], out)
+        return Prepared([sys.executable, "-I", "-S", str(DRIVER), str(workdir / "build.json")], out)
 
     def command(self, job: Job) -> list[str]:
         """The executable prepare built, told where to report."""

@@ -55,6 +55,7 @@ class WasmerRuntime:
     modes = MODES
     target = "wasm-wasi-markers"
     OPTIONS = ()
+    ahead = None
     accepts = frozenset({"args", "env", "stdin", "dirs"})
     limits = {"invoke": "the SDK runs a module's _start only (a package command)",
               "unknown-imports": "the SDK defines WASI imports only and cannot add trapping ones"}

@@ -170,7 +170,7 @@ def main(job_path: str) -> int:
 
     pc = PhaseControl(job.get("helper"))
     result = {"stage": "bootstrap", "exit_code": None, "error": None,
-              "boundary": "entry-call (one SDK run: WASI set-up, instantiation and _start)"}
+              "boundary": "sdk-run"}
 
     def ready():
         pc.end("bootstrap")

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from hwprof.native import build as build_helper
-from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, Ahead, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
 from hwprof.workloads.module import FEATURES, feature_switches
 
 OPT_LEVELS = ("none", "speed", "speed_and_size")
@@ -38,6 +38,7 @@ class WasmtimeRuntime:
     modes = MODES
     target = "wasm"
     OPTIONS = ("opt_level",)
+    ahead: Ahead | None = None
     strategy = "cranelift"
     isa = ""                                  # Config.target; "" is the host's own ISA
     accepts = frozenset(INPUTS)
@@ -118,13 +119,14 @@ class AotRuntime(WasmtimeRuntime):
     """Wasmtime ahead of time: compile and serialize in one process, deserialize and run in another."""
 
     name = "wasmtime-aot"
+    ahead = Ahead("aot_compile", marks="compile")
 
     def prepare(self, workload, workdir: Path) -> Prepared | None:
         """A host that compiles the module and writes the serialized artefact; its compile phase is aot_compile."""
         artefact = workdir / "module.cwasm"
         job = Job(Path(workload.wasm), workdir, None, stop_after="compile")
         spec = {**self.spec(job), "serialize": str(artefact)}
-        return Prepared("aot_compile", _host(spec, workdir, "aot-job.json"), artefact, marks="compile")
+        return Prepared(_host(spec, workdir, "aot-job.json"), artefact)
 
     def flags(self) -> str:
         """As wasmtime, plus how the module reaches the run."""

@@ -7,9 +7,7 @@ zig version, so a rebuild with the same inputs is skipped and gives the same byt
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import os
 import platform
 import shutil
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from hwprof.data import buildcache
 from hwprof.data.paths import cache_dir
 
 HERE = Path(__file__).parent
@@ -141,26 +140,19 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
                 flags.append("-DHWPROF_HAVE_VALGRIND")
         flags.append(f"-I{gen_dir}")
         version = zig_version()
-        digest = hashlib.sha256()
-        for f in sorted(HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file()):
-            digest.update(f.name.encode() + f.read_bytes())
-        digest.update(" ".join(flags[:-1] + [version] + list(spec.get("libs", []))).encode())
-        key = digest.hexdigest()[:16]
+        inputs = sorted(HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file())
+        key = buildcache.digest([*inputs, " ".join(flags[:-1] + [version] + list(spec.get("libs", [])))])
         suffix = ".wasm" if target.startswith("wasm") else ""
-        out = cache_dir() / target / f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}"
-        if not out.exists():
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-            argv = [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), *map(str, sources),
-                    *spec.get("libs", [])]
-            done = subprocess.run(argv, capture_output=True, text=True)
+        argv_of = lambda tmp: [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), *map(str, sources),
+                               *spec.get("libs", [])]
+
+        def make(tmp: Path) -> None:
+            done = subprocess.run(argv_of(tmp), capture_output=True, text=True)
             if done.returncode != 0:
-                tmp.unlink(missing_ok=True)
                 raise WorkloadError(f"building {name} ({target}) failed: {done.stderr.strip()[-800:]}")
-            os.replace(tmp, out)
-            record = {"argv": argv[3:-len(sources) - len(spec.get("libs", []))] , "sources": [str(s) for s in sources],
-                      "zig": version, "target": target}
-            out.with_name(out.name + ".json").write_text(json.dumps(record, indent=1))
+
+        record = {"argv": [*flags, "-o", "OUT"], "sources": [str(s) for s in sources], "zig": version, "target": target}
+        out = buildcache.build(target, f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}", make, record)
     shown = [f for f in flags[:-1]]
     args = (size,) if spec.get("size_arg") else ()
     return Workload(name, size, out, spec.get("suite", ""), f"zig {version} cc {' '.join(shown)}", True,

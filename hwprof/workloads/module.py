@@ -310,22 +310,14 @@ def _required(digest: str, wasm: bytes) -> tuple[tuple[str, ...], str]:
     seconds, so the answer is kept in the build cache."""
     from importlib.metadata import version
 
-    from hwprof.data.paths import cache_dir
+    from hwprof.data import buildcache
 
-    kept = cache_dir() / "modules" / f"{digest[:32]}-wasmtime-{version('wasmtime')}.json"
-    try:
-        got = json.loads(kept.read_text())
+    name = f"{digest[:32]}-wasmtime-{version('wasmtime')}.json"
+    got = buildcache.read_json("modules", name)
+    if got and isinstance(got.get("features"), list) and isinstance(got.get("problem"), str):
         return tuple(got["features"]), got["problem"]
-    except (OSError, ValueError, KeyError):
-        pass
     needed, problem = _ask_validator(wasm)
-    tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"features": list(needed), "problem": problem}))
-        os.replace(tmp, kept)
-    except OSError:
-        tmp.unlink(missing_ok=True)      # a full or read-only cache: answered anyway, asked again next time
+    buildcache.write_json("modules", name, {"features": list(needed), "problem": problem})
     return needed, problem
 
 

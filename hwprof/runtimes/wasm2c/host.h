@@ -10,8 +10,8 @@
 
 #include "wasm-rt.h"
 
-/* Phase numbers of phasectl.c's enum. */
-enum { HWPROF_BOOTSTRAP, HWPROF_COMPILE, HWPROF_INSTANTIATE, HWPROF_EXECUTE, HWPROF_STARTUP, HWPROF_N_PHASES };
+/* Phase numbers of hwprof/data/phases.py, shared with phasectl.c. */
+#include "../../native/hwprof_phases.h"
 
 int hwprof_init(void);
 void hwprof_begin(int phase);
