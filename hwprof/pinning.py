@@ -14,12 +14,19 @@ class PinningError(Exception):
 
 
 AUTO = "auto"
+# CPUs this controller has moved itself off to measure on them (keep_controller_off): still this process's to use.
+_STEPPED_OFF: set[int] = set()
+
+
+def allowed_cpus() -> list[int]:
+    """The CPUs this process may measure on: its affinity, and the ones it keeps itself off while measuring."""
+    return sorted(os.sched_getaffinity(0) | _STEPPED_OFF)
 
 
 def choose_cpu(requested: int | str | None = None) -> int:
     """The CPU to measure on: the one asked for; "auto": the last allowed CPU no other hwprof is measuring on;
     else the last allowed CPU (the controller keeps the others)."""
-    allowed = sorted(os.sched_getaffinity(0))
+    allowed = allowed_cpus()
     if requested == AUTO:
         free = [c for c in allowed if owner(c) is None]
         if not free:
@@ -136,7 +143,15 @@ def keep_controller_off(cpu: int) -> set[int]:
     others = old - {cpu}
     if others:
         os.sched_setaffinity(0, others)
+        if cpu in old:
+            _STEPPED_OFF.add(cpu)
     return old
+
+
+def restore_controller(old: set[int]) -> None:
+    """Undo keep_controller_off: the controller may run on `old` again."""
+    os.sched_setaffinity(0, old)
+    _STEPPED_OFF.difference_update(old)
 
 
 PR_SET_PDEATHSIG = 1

@@ -16,6 +16,7 @@ import pytest
 from hwprof.campaign import SpecError, parse
 from hwprof.campaign.runner import AT_MAX, CONVERGED, FAILED, CellState, next_cell, read_state
 from hwprof.campaign.spec import Cell, Repetitions
+from hwprof.collect import CollectConfig
 from hwprof.analysis.verdict import compare
 from hwprof.data.store import load_results, read_run
 from hwprof.report import build_report, build_sections
@@ -46,8 +47,8 @@ targets = ["wasmtime", "wasmtime-winch", "native"]
 def test_a_spec_expands_to_its_cells():
     spec = parse(SMALL)
     assert len(spec.cells) == 9 and len({c.key for c in spec.cells}) == 9
-    assert {c.target for c in spec.cells} == {"wasmtime", "wasmtime-winch", "native"}
-    assert all(c.count_phases == ("execute",) and c.size == "mini" for c in spec.cells)
+    assert {c.config.runtime for c in spec.cells} == {"wasmtime", "wasmtime-winch", "native"}
+    assert all(c.config.count_phases == ("execute",) and c.config.size == "mini" for c in spec.cells)
     suite = parse('[[matrix]]\nworkloads = ["@polybench"]\ntargets = ["wasmtime"]\nmodes = ["cold", "warm"]\n')
     assert len(suite.cells) == 60 and suite.repetitions == Repetitions()
     assert parse(SMALL).digest == spec.digest != parse(SMALL.replace("max = 4", "max = 5")).digest
@@ -80,8 +81,8 @@ def test_bad_specs_fail_with_one_line_naming_the_block(text, message):
     assert message in str(exc.value) and str(exc.value).startswith("c.toml") and "\n" not in str(exc.value)
 
 
-def cell(name):
-    return Cell(name, "mini", "wasmtime", "perf")
+def cell(name, **policy):
+    return Cell(CollectConfig(name, runtime="wasmtime", size="mini", backend="perf"), **policy)
 
 
 @pytest.mark.quick
@@ -98,17 +99,17 @@ def test_stopping_rules():
 
 @pytest.mark.quick
 def test_the_order_is_interleaved_seeded_and_a_function_of_state():
-    two = lambda n: Cell(n, "mini", "wasmtime", "perf", repetitions=Repetitions(min=2, max=2))
+    two = lambda n: cell(n, repetitions=Repetitions(min=2, max=2))
     states = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}
     order = []
     while (st := next_cell(states, seed=3)) is not None:
-        order.append(st.cell.workload)
+        order.append(st.cell.config.workload)
         st.values.append(1.0)
     assert sorted(order[:6]) == list("abcdef") == sorted(order[6:])   # every cell once per round
     assert order[:6] != order[6:] or order[:6] != list("abcdef")       # shuffled
     again = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}
-    assert next_cell(again, seed=3).cell.workload == order[0]
-    assert any(next_cell(dict(again), seed=s).cell.workload != order[0] for s in range(4, 12))
+    assert next_cell(again, seed=3).cell.config.workload == order[0]
+    assert any(next_cell(dict(again), seed=s).cell.config.workload != order[0] for s in range(4, 12))
 
 
 def runs_by_cell(folder: Path) -> Counter:
@@ -163,6 +164,15 @@ def test_runs_are_interleaved_across_targets(campaign_store):
     files = sorted((campaign_store["folder"] / "runs").glob("*.json"))
     first_round = [read_run(f)["provenance"]["campaign_cell"] for f in files[:9]]
     assert len(set(first_round)) == 9
+
+
+def test_every_cell_measures_on_the_one_cpu_the_campaign_claimed(campaign_store):
+    """Cells opened after the first once chose the controller's own CPU (it had moved off the measured one)."""
+    provs = [read_run(f)["provenance"] for f in sorted((campaign_store["folder"] / "runs").glob("*.json"))]
+    measured = [p for p in provs if "cpu_index" in p]
+    assert len({p["campaign_cell"] for p in measured}) == 9
+    assert len({p["cpu_index"] for p in measured}) == 1
+    assert {p["pinning"]["cpu"] for p in measured} == {measured[0]["cpu_index"]}
 
 
 def test_resuming_needs_the_same_spec_and_starting_needs_an_empty_folder(campaign_store, tmp_path):

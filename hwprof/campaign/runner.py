@@ -8,27 +8,28 @@ shuffle per round), which spreads drift across targets and makes resumption exac
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import random
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from hwprof import pinning, scratch
+from hwprof import pinning
 from hwprof.analysis.verdict import mean_ci
 from hwprof.backends import BackendError
 from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
-from hwprof.collect import CollectConfig, CollectError, describe, one_line, open_collector
+from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, read_run, stamp
 from hwprof.runtimes import RuntimeError_
+from hwprof.plan import Plan
 from hwprof.sandbox import SandboxError
+from hwprof.session import Session
 
 MANIFEST = "campaign.json"
 # What must not change between the runs of one cell (a resumed campaign checks it).
@@ -117,8 +118,9 @@ def stopping_value(records: list[Record]) -> float | None:
 
 
 def _error_row(cell: Cell, message: str) -> Record:
-    identity = schema.Identity(runtime=cell.target, workload=cell.workload, size=cell.size or "", invocation=cell.mode,
-                               backend=cell.backend)
+    c = cell.config
+    identity = schema.Identity(runtime=c.runtime, workload=c.workload, size=c.size or "", invocation=c.mode,
+                               backend=c.backend)
     return identity.record(repetition=0, phase="total", name="error", kind=schema.INFO, value=None, unit="",
                            status=schema.ERROR, note=message)
 
@@ -215,12 +217,20 @@ def _manifest(root: Path, spec: CampaignSpec, resume: bool) -> dict:
             "repetitions": spec.repetitions.__dict__, "cells": [c.key for c in spec.cells], "started": stamp()}
 
 
-def _config(cell: Cell, spec: CampaignSpec, root: Path) -> CollectConfig:
-    geometry = tuple(tuple(item.split("=", 1)) for item in cell.sim_cache)
-    return CollectConfig(workload=cell.workload, runtime=cell.target, size=cell.size, backend=cell.backend,
-                         events=cell.events, repetitions=1, warmup=0, cpu=spec.cpu, timeout=cell.timeout,
-                         results=root, sim_geometry=geometry, mode=cell.mode, invocations=cell.invocations,
-                         count_phases=cell.count_phases)
+@dataclass
+class _Open:
+    """A running campaign's state: its store, the session it measures in, and each opened cell's plan."""
+
+    spec: CampaignSpec
+    root: Path
+    store: ResultStore
+    cid: str
+    states: dict[str, CellState]
+    cpu: int                          # every cell measures here (chosen once, before the controller moves off it)
+    session: Session | None = None
+    plans: dict[str, tuple[Plan | None, dict]] = field(default_factory=dict)
+    done_now: int = 0
+    disturbed: int = 0
 
 
 def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
@@ -237,102 +247,101 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         atomic_write_json(root / MANIFEST, {**manifest, "state": "running", "updated": stamp()})
         cid = manifest["campaign_id"]
         store.write_session(cid, "running", campaign=spec.name)
-        states = read_state(root, spec)
-        collectors: dict[str, tuple] = {}
-        done_now, state, disturbed, claim = 0, "interrupted", 0, None
-        tmp = scratch.make("campaign")
-        old_affinity = None
         try:
-            while (st := next_cell(states, spec.seed)) is not None:
-                if st.cell.key not in collectors:
-                    collectors[st.cell.key] = _open(st, spec, root, store, cid, tmp)
-                col, prov = collectors[st.cell.key]
-                if col is None:
-                    continue               # it failed to start; _open recorded why
-                if old_affinity is None:
-                    claim = pinning.CpuClaim(col.cpu)
-                    old_affinity = pinning.keep_controller_off(col.cpu)
-                    if claim.warning():
-                        warnings.warn(claim.warning(), pinning.SharedCpuWarning, stacklevel=2)
-                t0 = time.monotonic()
-                try:
-                    done = col.repetition(len(st.values), _fresh(tmp))
-                except (SandboxError, BackendError, RuntimeError_, OSError, ValueError) as exc:
-                    st.failure = one_line(exc)     # this cell stops; the others go on
-                    continue
-                seconds = time.monotonic() - t0
-                run_prov = {**prov, "pinning": done.pinning, "timestamp_end": stamp(),
-                            "campaign_run_seconds": round(seconds, 6), "noise": done.noise,
-                            "disturbed": done.noise.get("disturbed", "")}
-                try:
-                    store.write_run(cid, run_prov, done.records, timeline=done.timeline)
-                except OSError as exc:
-                    raise CampaignError(f"cannot write {root}: {no_room(exc)}; {done_now} run(s) were stored this "
-                                        "time and load as they are; `--resume` continues once there is room") from None
-                done_now += 1
-                disturbed += bool(run_prov["disturbed"])
-                value = stopping_value(done.records)
-                if done.failure or value is None:
-                    st.failure = done.failure or "no execute time in a finished run"
-                else:
-                    st.values.append(value)
-                    st.seconds.append(seconds)
+            cpu = pinning.choose_cpu(spec.cpu)
+        except pinning.PinningError as exc:
+            raise CampaignError(str(exc)) from None
+        run = _Open(spec, root, store, cid, read_state(root, spec), cpu)
+        state = "interrupted"
+        try:
+            while (st := next_cell(run.states, spec.seed)) is not None:
+                _step(run, st)
                 if progress:
-                    expected, eta = _eta(states)
-                    progress(Progress(sum(len(s.values) + bool(s.failure) for s in states.values()), expected,
-                                      sum(1 for s in states.values() if s.stop()), len(states),
+                    expected, eta = _eta(run.states)
+                    progress(Progress(sum(len(s.values) + bool(s.failure) for s in run.states.values()), expected,
+                                      sum(1 for s in run.states.values() if s.stop()), len(run.states),
                                       time.monotonic() - started, eta, st.cell.key))
             state = "complete"
         finally:
-            if claim is not None:
-                claim.release()
-            if old_affinity is not None:
-                os.sched_setaffinity(0, old_affinity)
-            shutil.rmtree(tmp, ignore_errors=True)
-            summary = _summary(states)
+            if run.session is not None:
+                run.session.__exit__(None, None, None)
+            summary = _summary(run.states)
             try:
                 atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(),
                                                     "summary": summary})
-                store.write_session(cid, state, campaign=spec.name, runs=sum(len(s.values) for s in states.values()))
+                store.write_session(cid, state, campaign=spec.name,
+                                    runs=sum(len(s.values) for s in run.states.values()))
             except OSError:
                 pass    # a full disk: the run files are the record, and the error raised says why
     finally:
         lock.release()
     failures: dict[str, int] = {}
-    for s in states.values():
+    for s in run.states.values():
         if s.failure:
             failures[s.failure] = failures.get(s.failure, 0) + 1
-    return CampaignResult(spec.name, cid, root, state, done_now, sum(len(s.values) for s in states.values()),
-                          time.monotonic() - started, summary, failures, disturbed)
+    return CampaignResult(spec.name, cid, root, state, run.done_now, sum(len(s.values) for s in run.states.values()),
+                          time.monotonic() - started, summary, failures, run.disturbed)
 
 
-def _fresh(tmp: Path) -> Path:
-    """An empty work folder for one repetition (the previous one's is removed)."""
-    for old in tmp.iterdir():
-        shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=tmp))
+def _session(run: _Open, cpu: int) -> Session:
+    """The campaign's one session, opened on the CPU of its first plan."""
+    if run.session is None:
+        run.session = Session(cpu, kind="campaign").__enter__()
+        if run.session.warning():
+            warnings.warn(run.session.warning(), pinning.SharedCpuWarning, stacklevel=3)
+    return run.session
 
 
-def _open(st: CellState, spec: CampaignSpec, root: Path, store: ResultStore, cid: str, tmp: Path):
-    """Plan a cell's collector and run its warm-ups; on failure store one error run and mark the cell."""
-    base = {"campaign": spec.name, "campaign_id": cid, "campaign_digest": spec.digest, "campaign_cell": st.cell.key}
+def _step(run: _Open, st: CellState) -> None:
+    """One repetition of a cell, stored; the cell's state updated (a failure stops the cell, not the campaign)."""
+    if st.cell.key not in run.plans:
+        run.plans[st.cell.key] = _open(run, st)
+    plan, prov = run.plans[st.cell.key]
+    if plan is None:
+        return                   # it failed to start; _open recorded why
     try:
-        col = open_collector(_config(st.cell, spec, root))
-        prov = {**describe(col), **base}
+        done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.values), prov)
+    except (SandboxError, BackendError, RuntimeError_, OSError, ValueError) as exc:
+        st.failure = one_line(exc)     # this cell stops; the others go on
+        return
+    run_prov["campaign_run_seconds"] = round(seconds, 6)
+    try:
+        run.store.write_run(run.cid, run_prov, done.records, timeline=done.timeline)
+    except OSError as exc:
+        raise CampaignError(f"cannot write {run.root}: {no_room(exc)}; {run.done_now} run(s) were stored this "
+                            "time and load as they are; `--resume` continues once there is room") from None
+    run.done_now += 1
+    run.disturbed += bool(run_prov["disturbed"])
+    value = stopping_value(done.records)
+    if done.failure or value is None:
+        st.failure = done.failure or "no execute time in a finished run"
+    else:
+        st.values.append(value)
+        st.seconds.append(seconds)
+
+
+def _open(run: _Open, st: CellState) -> tuple[Plan | None, dict]:
+    """Plan a cell and run its warm-ups; on failure store one error run and mark the cell."""
+    spec = run.spec
+    base = {"campaign": spec.name, "campaign_id": run.cid, "campaign_digest": spec.digest,
+            "campaign_cell": st.cell.key}
+    try:
+        plan = open_plan(dataclasses.replace(st.cell.config, results=run.root, cpu=run.cpu))
+        prov = {**plan.provenance(), **base}
         now = {k: prov.get(k) for k in SETUP}
         if st.setup and st.setup != now:
             changed = ", ".join(f"{k} {st.setup[k]!r} -> {now[k]!r}" for k in SETUP if st.setup[k] != now[k])
             raise CampaignError(f"{st.cell.key}: its stored runs were measured differently ({changed}); resume on "
                                 "the same setup, or start a new campaign in another --results folder")
         for i in range(st.cell.warmup):
-            done = col.repetition(-1 - i, _fresh(tmp))
+            done, _, _ = _session(run, plan.cpu).run(plan, -1 - i, prov)
             if done.failure:
                 raise CollectError(f"warm-up: {done.failure}")
     except CollectError as exc:
         st.failure = str(exc)
-        store.write_run(cid, {**base, "timestamp_end": stamp()}, [_error_row(st.cell, str(exc))])
-        return None, None
-    return col, prov
+        run.store.write_run(run.cid, {**base, "timestamp_end": stamp()}, [_error_row(st.cell, str(exc))])
+        return None, {}
+    return plan, prov
 
 
 def _summary(states: dict[str, CellState]) -> list[dict]:
@@ -340,8 +349,9 @@ def _summary(states: dict[str, CellState]) -> list[dict]:
     out = []
     for s in states.values():
         ci = mean_ci(s.values, s.cell.repetitions.confidence) if s.values else None
-        out.append({"cell": s.cell.key, "workload": s.cell.workload, "size": s.cell.size or "default",
-                    "target": s.cell.target, "mode": s.cell.mode, "n": len(s.values),
+        c = s.cell.config
+        out.append({"cell": s.cell.key, "workload": c.workload, "size": c.size or "default",
+                    "target": c.runtime, "mode": c.mode, "n": len(s.values),
                     "mean_s": ci.mean if ci else None, "ci_rel": ci.relative if ci else None,
                     "stopped": s.stop() or "not yet", "failure": s.failure or ""})
     return out

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwprof import runtimes, workloads
+from hwprof.backends import BackendError
+from hwprof.backends.cachegrind import parse_geometry
+from hwprof.plan import CollectConfig
 
 # Keys a [campaign] table or a [[matrix]] block may set; a block's value overrides the campaign's.
 SETTINGS = {"backend": "perf", "events": [], "count_phases": [], "modes": ["cold"], "invocations": 50,
@@ -33,28 +36,33 @@ class Repetitions:
 
 @dataclass(frozen=True)
 class Cell:
-    """One thing a campaign measures repeatedly: a workload at a size under a target, backend and mode."""
+    """One thing a campaign measures repeatedly: a collect of one repetition, its warm-ups and its policy."""
 
-    workload: str
-    size: str | None          # None: the workload's default size
-    target: str
-    backend: str
-    mode: str = "cold"
-    invocations: int = 50
-    events: tuple[str, ...] = ()
-    count_phases: tuple[str, ...] = ()
-    sim_cache: tuple[str, ...] = ()
-    timeout: float = 300.0
+    config: CollectConfig            # repetitions=1, warmup=0: the campaign runs it one repetition at a time
     warmup: int = 1
     repetitions: Repetitions = Repetitions()
 
     @property
     def key(self) -> str:
         """A readable identity, unique within a campaign (stored with each of its runs)."""
-        mode = f"warm x{self.invocations}" if self.mode == "warm" else "cold"
-        extra = "".join(f" {k}={','.join(v)}" for k, v in (("events", self.events), ("count", self.count_phases),
-                                                           ("sim", self.sim_cache)) if v)
-        return f"{self.workload}[{self.size or 'default'}] {self.target} {self.backend} {mode}{extra}"
+        c = self.config
+        mode = f"warm x{c.invocations}" if c.mode == "warm" else "cold"
+        extra = "".join(f" {k}={','.join(v)}" for k, v in (("events", c.events), ("count", c.count_phases),
+                                                           ("sim", sim_cache(c))) if v)
+        return f"{c.workload}[{c.size or 'default'}] {c.runtime} {c.backend} {mode}{extra}"
+
+    def settings(self) -> dict:
+        """What the campaign's digest covers for this cell (the names spec files use)."""
+        c = self.config
+        return {"workload": c.workload, "size": c.size, "target": c.runtime, "backend": c.backend, "mode": c.mode,
+                "invocations": c.invocations, "events": c.events, "count_phases": c.count_phases,
+                "sim_cache": sim_cache(c), "timeout": c.timeout, "warmup": self.warmup,
+                "repetitions": self.repetitions.__dict__}
+
+
+def sim_cache(config: CollectConfig) -> tuple[str, ...]:
+    """A config's cachegrind geometry as a spec writes it (I1=32768,8,64)."""
+    return tuple(f"{k}={v}" for k, v in config.sim_geometry)
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
     if not blocks:
         raise SpecError(f"{source}: no [[matrix]] block: nothing to measure")
     cells: list[Cell] = []
+    cpu = None if top.get("cpu") is None else _number(top["cpu"], "cpu", f"{source}: [campaign]")
     for i, raw in enumerate(blocks, 1):
         where = f"{source}: [[matrix]] block {i}"
         unknown = set(raw) - set(SETTINGS) - {"workloads", "targets", "repetitions"}
@@ -177,16 +186,21 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
         block["modes"] = _list(block["modes"])
         _check(block, where)
         cell_policy = _policy(raw.get("repetitions", {}), where, policy)
+        try:
+            geometry = parse_geometry(_list(block["sim_cache"]))
+        except BackendError as exc:
+            raise SpecError(f"{where}: sim_cache: {exc}") from None
         for workload in _expand_workloads(_list(block["workloads"]), where):
             for size in _sizes(workload, _list(block["sizes"]), where):
                 for target in block["targets"]:
                     for mode in block["modes"]:
-                        cells.append(Cell(workload, size, target, block["backend"], mode,
-                                          _number(block["invocations"], "invocations", where),
-                                          tuple(_list(block["events"])), tuple(_list(block["count_phases"])),
-                                          tuple(_list(block["sim_cache"])),
-                                          _number(block["timeout"], "timeout", where, float),
-                                          _number(block["warmup"], "warmup", where), cell_policy))
+                        config = CollectConfig(
+                            workload=workload, runtime=target, size=size, backend=block["backend"],
+                            events=tuple(_list(block["events"])), repetitions=1, warmup=0, cpu=cpu,
+                            timeout=_number(block["timeout"], "timeout", where, float), mode=mode,
+                            invocations=_number(block["invocations"], "invocations", where),
+                            count_phases=tuple(_list(block["count_phases"])), sim_geometry=geometry)
+                        cells.append(Cell(config, _number(block["warmup"], "warmup", where), cell_policy))
     seen: dict[str, Cell] = {}
     unique = []
     for c in cells:                     # two blocks may name one cell, but not with different settings
@@ -197,12 +211,12 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
             raise SpecError(f"{source}: {c.key} appears twice with different timeout, warm-up or repetitions")
     name = str(top.get("name") or Path(source).stem)
     digest = hashlib.sha256(json.dumps([policy.__dict__, [c.key for c in unique],
-                                        [{**c.__dict__, "repetitions": c.repetitions.__dict__} for c in unique]],
+                                        [c.settings() for c in unique]],
                                        sort_keys=True, default=str)
                             .encode()).hexdigest()[:16]
     where = f"{source}: [campaign]"
     return CampaignSpec(name, str(top.get("title", name)), _number(top.get("seed", 1), "seed", where),
-                        None if top.get("cpu") is None else _number(top["cpu"], "cpu", where), policy, tuple(unique),
+                        cpu, policy, tuple(unique),
                         source, digest)
 
 
