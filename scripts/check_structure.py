@@ -1,4 +1,5 @@
-"""Print hwprof's structural debts: import cycles, modules over 400 lines, functions over 80 lines.
+"""Print hwprof's structural debts: import cycles, modules over 400 lines, functions over 80 lines, and
+imports from the data layer (hwprof.data) upwards into the rest of hwprof.
 
     .venv/bin/python scripts/check_structure.py        # exit 1 when any is found
 
@@ -96,13 +97,18 @@ def main() -> int:
     print(f"import cycles through imports inside functions (lazy): {len(lazy_only)}")
     for c in lazy_only:
         print("  " + " -> ".join(c + [c[0]]))
+    upward = sorted(f"{name} -> {m}" for name, targets in lazy_graph.items() if name.startswith("hwprof.data")
+                    for m in targets if not m.startswith("hwprof.data"))
+    print(f"data-layer imports above it: {len(upward)}")
+    for line in upward:
+        print("  " + line)
     print(f"modules over {MODULE_LINES} lines: {len(long_modules)}")
     for lines, path in sorted(long_modules, reverse=True):
         print(f"  {lines:5d}  {path}")
     print(f"functions over {FUNCTION_LINES} lines: {len(long_functions)}")
     for length, where in sorted(long_functions, reverse=True):
         print(f"  {length:5d}  {where}")
-    return 1 if top_cycles or long_modules or long_functions else 0
+    return 1 if top_cycles or lazy_only or upward or long_modules or long_functions else 0
 
 
 if __name__ == "__main__":

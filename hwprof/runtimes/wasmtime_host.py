@@ -109,6 +109,39 @@ def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
     return 0 if result["exit_code"] else None
 
 
+def _engine(wasmtime, job: dict):
+    """The engine the job asks for: compiler strategy, opt level, ISA and the proposals to switch on."""
+    config = wasmtime.Config()
+    config.parallel_compilation = bool(job.get("parallel_compilation", False))
+    # Strategy by the C API's number: 1 Cranelift, 2 Winch (the package's setter knows only the first).
+    wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), int(job.get("strategy", 1)))
+    if job.get("opt_level") and int(job.get("strategy", 1)) == 1:
+        config.cranelift_opt_level = job["opt_level"]
+    if job.get("isa"):
+        config.target = job["isa"]     # pulley64: compile to Pulley bytecode for Wasmtime's interpreter
+    # Only proposals asked for are switched, and only on: the controller checked this engine has them
+    # (Wasmtime aborts on a Config that enables one its compiler lacks).
+    for switch in job.get("feature_switches", []):
+        setattr(config, switch, True)
+    return wasmtime.Engine(config)
+
+
+def _linker(wasmtime, job: dict, engine, module, pc, result: dict):
+    """WASI, the trap policy for unknown imports and the bench markers; whether the module has the markers."""
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    _refuse_symlinks(wasmtime, linker)
+    if job.get("unknown_imports") == "trap":
+        linker.define_unknown_imports_as_traps(module)
+    imports = {(i.module, i.name) for i in module.imports}
+    markers = ("bench", "start") in imports and ("bench", "end") in imports
+    if markers:
+        _define_marker(wasmtime, linker, b"start", pc.address("hwprof_bench_start"))
+        _define_marker(wasmtime, linker, b"end", pc.address("hwprof_bench_end"))
+        result["boundary"] = "markers"
+    return linker, markers
+
+
 def main(job_path: str) -> int:
     job = json.loads(open(job_path).read())
     from hwprof.native import tie_to_controller
@@ -147,19 +180,7 @@ def main(job_path: str) -> int:
         result["stage"] = "done"      # a pass that counts start-up only: compiling would be wasted work
         return finish(0)
     try:
-        config = wasmtime.Config()
-        config.parallel_compilation = bool(job.get("parallel_compilation", False))
-        # Strategy by the C API's number: 1 Cranelift, 2 Winch (the package's setter knows only the first).
-        wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), int(job.get("strategy", 1)))
-        if job.get("opt_level") and int(job.get("strategy", 1)) == 1:
-            config.cranelift_opt_level = job["opt_level"]
-        if job.get("isa"):
-            config.target = job["isa"]     # pulley64: compile to Pulley bytecode for Wasmtime's interpreter
-        # Only proposals asked for are switched, and only on: the controller checked this engine has them
-        # (Wasmtime aborts on a Config that enables one its compiler lacks).
-        for switch in job.get("feature_switches", []):
-            setattr(config, switch, True)
-        engine = wasmtime.Engine(config)
+        engine = _engine(wasmtime, job)
         if job.get("load"):
             with phase("compile"):  # an AOT artefact: loading it is this target's compile phase
                 module = wasmtime.Module.deserialize_file(engine, job["load"])
@@ -175,17 +196,7 @@ def main(job_path: str) -> int:
             result["stage"] = "done"
             return finish(0)
 
-        linker = wasmtime.Linker(engine)
-        linker.define_wasi()
-        _refuse_symlinks(wasmtime, linker)
-        if job.get("unknown_imports") == "trap":
-            linker.define_unknown_imports_as_traps(module)
-        imports = {(i.module, i.name) for i in module.imports}
-        markers = ("bench", "start") in imports and ("bench", "end") in imports
-        if markers:
-            _define_marker(wasmtime, linker, b"start", pc.address("hwprof_bench_start"))
-            _define_marker(wasmtime, linker, b"end", pc.address("hwprof_bench_end"))
-            result["boundary"] = "markers"
+        linker, markers = _linker(wasmtime, job, engine, module, pc, result)
         # Warm: the compiled module stays; every invocation gets a fresh store and instance.
         for _ in range(int(job.get("invocations", 1)) if job.get("mode") == "warm" else 1):
             code = _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result)
