@@ -1,0 +1,1 @@
+"""The Typer command functions of `hwprof`, one module per command or command group (registered in hwprof/cli.py)."""

@@ -1,0 +1,146 @@
+"""The report's tables (each section's CSV and Markdown, and report.md) from a small hand-made store, compared
+byte for byte with golden files. Nothing is measured: every record and the provenance are fixed here, so the
+files depend on the report code alone (and on no clock, host or CPU).
+
+Regenerate the golden files after a reviewed change:  HWPROF_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q
+tests/test_report_golden.py  (then review `git diff tests/golden/report`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from hwprof.data import schema
+from hwprof.data import store as store_module
+from hwprof.data.store import ResultStore, load_results
+from hwprof.events import NOT_ON_MICROARCH
+from hwprof.report import REPORTS, build_report
+
+pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m quick
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "report"
+FILES = sorted([f"{name}.{ext}" for name in REPORTS for ext in ("csv", "md")] + ["report.md"])
+PROVENANCE = {"machine": "golden-box", "cpu": "Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz", "microarch": "skylake",
+              "arch": "x86_64", "kernel": "6.1.0-golden", "perf_version": "perf version 6.1.0",
+              "hwprof_version": "0.0.0-golden", "disturbed": ""}
+TARGETS = {"wasmtime": ("29.0.1", "strategy=cranelift,opt_level=speed"), "wasmtime-winch": ("29.0.1", "strategy=winch"),
+           "native": ("zig cc 0.13.0", "-O2")}
+STARTUP = ("bootstrap", "compile", "instantiate")
+STAMP = "1999-12-31T23:59:59Z"
+
+
+def record(runtime: str, workload: str, size: str, rep: int, phase: str, name: str, value: float | None,
+           **kw) -> schema.Record:
+    """One row of the hand-made store, by keyword: a cold perf wall time unless told otherwise."""
+    version, flags = TARGETS[runtime]
+    fields = {"invocation": "cold", "kind": schema.TIME, "unit": "s", "backend": "perf", "boundary": "markers", **kw}
+    return schema.Record(runtime=runtime, runtime_version=version, runtime_flags=flags, workload=workload, size=size,
+                         repetition=rep, phase=phase, name=name, value=value, **fields)
+
+
+def cold_run(runtime: str, workload: str, size: str, rep: int, execute: float) -> list[schema.Record]:
+    """A cold run's wall times: startup phases for wasm targets, the execute phase alone for native."""
+    phases = () if runtime == "native" else STARTUP
+    return ([record(runtime, workload, size, rep, p, "wall_time", 0.01 * (i + 1) + 0.001 * rep)
+             for i, p in enumerate(phases)] + [record(runtime, workload, size, rep, "execute", "wall_time", execute)])
+
+
+def warm_run(runtime: str, workload: str, rep: int, execute: float) -> list[schema.Record]:
+    """One warm process of three invocations: bootstrap and compile once, instantiate and execute each time."""
+    once = [record(runtime, workload, "mini", rep, p, "wall_time", 0.02 + 0.01 * i, invocation="warm")
+            for i, p in enumerate(("bootstrap", "compile"))]
+    return once + [record(runtime, workload, "mini", rep, p, "wall_time", v + 0.0001 * i, invocation="warm",
+                          iteration=i)
+                   for i in range(3) for p, v in (("instantiate", 0.001), ("execute", execute))]
+
+
+def table1_runs() -> list[list[schema.Record]]:
+    """gemm's Table I: DSB counts measured, L1I not supported on this core, one ratio not on this
+    microarchitecture; the cache simulator's L1I for native."""
+    hw = [record("wasmtime", "gemm", "mini", 0, "execute", name, value, kind=schema.METRIC, unit=unit)
+          for name, value, unit in (("dsb_misses", 3.98e10, "uops"), ("dsb_hits", 4.18e10, "uops"),
+                                    ("dsb_miss_rate", 0.4874, "ratio"))]
+    hw.append(record("wasmtime", "gemm", "mini", 0, "execute", "ICACHE_64B.IFTAG_MISS", None, kind=schema.EVENT,
+                     unit="count", status=schema.NOT_SUPPORTED, note="perf: <not supported>"))
+    hw += [record("wasmtime", "gemm", "mini", 0, "execute", name, None, kind=schema.METRIC, unit=unit,
+                  status=schema.UNAVAILABLE, note="needs ICACHE_64B.IFTAG_MISS")
+           for name, unit in (("l1i_misses", "misses"), ("l1i_hits", "hits"), ("l1i_miss_rate", "ratio"))]
+    hw.append(record("wasmtime", "gemm", "mini", 0, "execute", "dsb_to_l1i_ref_ratio", None, kind=schema.METRIC,
+                     unit="ratio", status=schema.UNAVAILABLE,
+                     note=f"{NOT_ON_MICROARCH} (a golden core): it counts no L1I hits"))
+    sim = [[record("native", "gemm", "mini", rep, "execute", name, value, kind=kind, unit=unit, backend="cachegrind")
+            for name, value, kind, unit in (("Ir", ir, schema.EVENT, "count"), ("I1mr", i1mr, schema.EVENT, "count"),
+                                            ("l1i_misses", i1mr, schema.METRIC, "misses"),
+                                            ("l1i_hits", ir - i1mr, schema.METRIC, "hits"),
+                                            ("l1i_miss_rate", i1mr / ir, schema.METRIC, "ratio"),
+                                            ("wall_time", 2.5, schema.TIME, "s"))]
+           for rep, (ir, i1mr) in enumerate(((2.0e8, 4.0e6), (2.0e8, 4.2e6)))]
+    return [cold_run("wasmtime", "gemm", "mini", 0, 0.05) + hw, *sim]
+
+
+def runs() -> list[list[schema.Record]]:
+    """Every run of the hand-made store, in the order its run ids sort."""
+    out = []
+    for workload, base in (("2mm", 0.100), ("atax", 0.020)):
+        for runtime, slower in (("wasmtime", 1.0), ("wasmtime-winch", 1.5), ("native", 0.8)):
+            out += [cold_run(runtime, workload, "mini", rep, round(base * slower * (1 + 0.01 * rep), 6))
+                    for rep in range(3)]
+    out.append(warm_run("wasmtime", "atax", 0, 0.018))
+    out.append(warm_run("wasmtime-winch", "atax", 0, 0.027))
+    for size, base in (("30", 0.002), ("60", 0.016)):
+        for runtime in ("wasmtime", "native"):
+            out += [cold_run(runtime, "matmul", size, rep, base * (1.2 if runtime == "wasmtime" else 1.0) + 1e-4 * rep)
+                    for rep in range(2)]
+    for runtime, execute in (("wasmtime", 0.30), ("native", 0.25)):
+        out += [cold_run(runtime, "attitude", "small", rep, execute + 0.01 * rep) for rep in range(2)]
+    out += table1_runs()
+    out.append([record("wasmtime-winch", "2mm", "mini", 3, "execute", "wall_time", None, status=schema.ERROR,
+                       note="wasm trap: wasm `unreachable` instruction executed")])
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The report of the hand-made store (written through the store and read back as any store is)."""
+    tmp = tmp_path_factory.mktemp("golden")
+    store = ResultStore(tmp / "store")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store_module, "stamp", lambda: STAMP)      # every run file's timestamp, to look for below
+        for i, records in enumerate(runs()):
+            store.write_run("golden-session", PROVENANCE, records, run_id=f"run-{i:03d}")
+    # A frame, not the store's path, so that report.md names no temporary folder.
+    out = build_report(load_results(store.root), tmp / "report")
+    assert not [s.name for s in out.sections if s.missing], "every section has rows from the hand-made store"
+    return out.html.parent
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_report_table_matches_golden_file(built, name):
+    text = (built / name).read_text()
+    if os.environ.get("HWPROF_REGEN_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built / name, GOLDEN / name)
+    assert (GOLDEN / name).read_text() == text, f"{name} changed: review it, regenerate (see module docstring)"
+
+
+def test_golden_files_are_every_table_the_report_writes(built):
+    written = sorted(p.name for p in built.iterdir() if p.suffix in (".csv", ".md"))
+    assert written == FILES
+    assert sorted(p.name for p in GOLDEN.iterdir()) == FILES
+
+
+def test_golden_tables_depend_on_the_records_alone(built):
+    """No clock, host or CPU in the tables but what the records and provenance say (the run files' own
+    timestamps included: they are in the frame, not in a table)."""
+    text = "".join((built / name).read_text() for name in FILES)
+    assert STAMP[:10] not in text and time.strftime("%Y-%m-%d", time.gmtime()) not in text
+    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    assert not cpu_model or cpu_model in PROVENANCE["cpu"] or cpu_model not in text   # x86 has a model name
+    node = os.uname().nodename
+    assert len(node) < 4 or node not in text      # a short host name ('vm') is found in any text: not checked
