@@ -24,8 +24,9 @@ from hwprof.gem5.sweep import PointResult, SweepError, Task
 
 POINT_FILE = "point.json"
 # The variables a point's process keeps; everything else is dropped so every worker gives the same counts.
+# PYTHONPATH: the point's process must import the hwprof its sweep runs, not another one installed.
 KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_CACHE_HOME", "HWPROF_CACHE", "HWPROF_EVENTS_DIR",
-            "HWPROF_TARGETS_DIR", "VIRTUAL_ENV")
+            "HWPROF_TARGETS_DIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
 def geometry(point) -> tuple[tuple[str, str], ...]:
