@@ -90,6 +90,8 @@ def test_cachegrind_rows_are_tidy_labelled_and_one_run_file_per_point(l1i_sweep)
     assert all(f"--I1={figures.size_value(size)},8,64" in r["runtime_flags"] for r in doc["records"])
     assert all(r["sweep"] == f"l1i_size={size}" for r in doc["records"])
     assert [e.status for e in events].count("ok") == 4 and events[-1].done == events[-1].total == 4
+    # Each point is stored once, in the results store: its process's own collect left nothing behind.
+    assert {p.name for p in Path(config.outdir).rglob("*.json")} == {"point.json", "done.json"}
 
 
 def test_cachegrind_sweep_resumes_and_a_rerun_point_is_identical(l1i_sweep):
@@ -398,7 +400,10 @@ def test_a_finished_point_runs_again_when_its_configuration_changes(tmp_path):
     assert first.ran == 1 and run_sweep(config).resumed == 1
     (task,) = sweep.plan(config)
     doc = json.loads((task.folder / sweep.DONE).read_text())
+    assert doc["config_sha256"] == sweep.config_digest(task) and sweep.is_done(task, config.results)
     spec = json.loads(task.config_path.read_text())
-    spec["geometry"][1][1] = spec["geometry"][1][1].replace(",8,", ",4,")   # as if the planned D1 had changed
-    task.config_path.write_text(json.dumps(spec))
+    d1 = spec["geometry"][1][1]
+    spec["geometry"][1][1] = d1.replace(",8,", ",4,")                      # as if the planned D1 had changed
+    assert spec["geometry"][1] == ["D1", d1.replace(",8,", ",4,")] and d1.endswith(",8,64")
+    task.config_path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")   # as the plan writes it
     assert doc["config_sha256"] != sweep.config_digest(task) and not sweep.is_done(task, config.results)

@@ -4,7 +4,8 @@ Each point is one `collect --backend cachegrind` with the point's I1/D1/LL geome
 of interest (bench.start .. bench.end, the execute phase). Its rows are labelled backend "cachegrind".
 A point runs in a fresh Python process with a fixed environment: the simulated D1 sees the stack, and
 the stack's placement moves with the size of the environment, so a worker's own variables (Dask sets
-some) would otherwise change the counts.
+some) would otherwise change the counts. That process collects into a scratch store it removes and hands
+its rows back on stdout: the sweep stores each point once, in the sweep's results store.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from hwprof.backends import BackendError
 from hwprof.backends.cachegrind import check_geometry
 from hwprof.data import schema
+from hwprof.data.schema import Record
 from hwprof.data.store import read_run
 from hwprof.gem5.config import BLOCK_SIZE, size_bytes
 from hwprof.gem5.sweep import PointResult, SweepError, Task
@@ -43,9 +46,9 @@ def geometry(point) -> tuple[tuple[str, str], ...]:
 
 
 def task(point, workload: str, size: str, target: str, folder: Path, timeout: float) -> Task:
-    """Write the point's file (what the point's process runs) and return its task."""
+    """Write the point's file (what the point's process simulates) and return its task."""
     spec = {"workload": workload, "runtime": target, "size": size, "geometry": [list(g) for g in geometry(point)],
-            "sweep": point.setting(), "timeout": timeout, "results": str((folder / "collect").resolve())}
+            "sweep": point.setting()}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / POINT_FILE
     path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
@@ -62,7 +65,7 @@ def run_task(task: Task) -> PointResult:
     from hwprof.gem5.executors import worker_cpu
 
     argv = [sys.executable, "-m", "hwprof.gem5.cachegrind_sweep", str(task.config_path.resolve()),
-            str(worker_cpu())]
+            str(worker_cpu()), f"{task.timeout:g}"]
     try:
         done = subprocess.run(argv, env=fixed_environment(), capture_output=True, text=True, check=False,
                               timeout=task.timeout * 2 + 60, cwd=task.folder)
@@ -71,33 +74,37 @@ def run_task(task: Task) -> PointResult:
     if done.returncode != 0:
         lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
         raise SweepError(f"{task.label}: {lines[-1] if lines else f'exit status {done.returncode}'}")
-    doc = read_run(json.loads(done.stdout.strip().splitlines()[-1])["run_file"])
+    doc = json.loads(done.stdout.strip().splitlines()[-1])
     # The region of interest's simulated counts and rates (a wall time under valgrind says nothing here).
-    records = [r for r in doc["records"] if r.phase == "execute" and r.kind in (schema.EVENT, schema.METRIC)]
+    records = [r for r in map(Record.from_dict, doc["records"])
+               if r.phase == "execute" and r.kind in (schema.EVENT, schema.METRIC)]
     if not records:
         raise SweepError(f"{task.label}: {task.target} has no execute phase under cachegrind "
                          "(a command-line runtime is simulated whole)")
-    prov = {**doc["provenance"], "simulator_version": doc["provenance"].get("backend_version", ""),
-            "collect_run_file": doc["run_id"]}
+    prov = {**doc["provenance"], "simulator_version": doc["provenance"].get("backend_version", "")}
     return PointResult(records, prov)
 
 
 def main(argv: list[str]) -> int:
-    """The point's process: one cachegrind collect of the point file's workload; prints its run file as JSON."""
+    """The point's process: one cachegrind collect of the point file's workload (argv: point file, CPU, time
+    limit) into a scratch store it removes; prints the run's provenance and rows as one line of JSON."""
     from hwprof.collect import CollectConfig, CollectError, collect
 
-    spec = json.loads(Path(argv[0]).read_text())
-    config = CollectConfig(workload=spec["workload"], runtime=spec["runtime"], size=spec["size"],
-                           backend="cachegrind", sim_geometry=tuple(tuple(g) for g in spec["geometry"]),
-                           sweep=spec["sweep"], repetitions=1, warmup=0, cpu=int(argv[1]),
-                           count_phases=("execute",),   # only the region of interest is simulated with counts
-                           timeout=float(spec["timeout"]), results=Path(spec["results"]))
-    try:
-        result = collect(config)
-    except CollectError as exc:
-        print(f"hwprof: error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps({"run_file": str(result.run_files[-1])}))
+    point_file = Path(argv[0])
+    spec = json.loads(point_file.read_text())
+    with tempfile.TemporaryDirectory(prefix=".collect-", dir=point_file.parent) as scratch:
+        config = CollectConfig(workload=spec["workload"], runtime=spec["runtime"], size=spec["size"],
+                               backend="cachegrind", sim_geometry=tuple(tuple(g) for g in spec["geometry"]),
+                               sweep=spec["sweep"], repetitions=1, warmup=0, cpu=int(argv[1]),
+                               count_phases=("execute",),   # only the region of interest is simulated with counts
+                               timeout=float(argv[2]), results=Path(scratch))
+        try:
+            result = collect(config)
+        except CollectError as exc:
+            print(f"hwprof: error: {exc}", file=sys.stderr)
+            return 2
+        doc = read_run(result.run_files[-1])
+    print(json.dumps({"provenance": doc["provenance"], "records": [r.to_dict() for r in doc["records"]]}))
     return 0
 
 
