@@ -17,15 +17,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hwprof import runtimes
 from hwprof.backends import BackendError
 from hwprof.backends.cachegrind import check_geometry
 from hwprof.data import schema
 from hwprof.data.schema import Record
 from hwprof.data.store import read_run
 from hwprof.gem5.config import BLOCK_SIZE, size_bytes
-from hwprof.gem5.sweep import PointResult, SweepError, Task
+from hwprof.gem5.executors import worker_cpu
+from hwprof.gem5.tasks import PointResult, SweepConfig, SweepError, Task
 
 POINT_FILE = "point.json"
+DEFAULT_TARGETS = ("native", "wasmtime")
 # The variables a point's process keeps; everything else is dropped so every worker gives the same counts.
 # PYTHONPATH: the point's process must import the hwprof its sweep runs, not another one installed.
 KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_CACHE_HOME", "HWPROF_CACHE", "HWPROF_EVENTS_DIR",
@@ -55,6 +58,47 @@ def task(point, workload: str, size: str, target: str, folder: Path, timeout: fl
     return Task("cachegrind", point, workload, size, target, folder, path, timeout=timeout)
 
 
+class CachegrindSimulator:
+    """valgrind's cache simulator (the cachegrind backend) at each point: cache sweeps, on this machine."""
+
+    name = "cachegrind"
+    title = "cachegrind (valgrind's simulator; simulated, not measured)"
+
+    def targets(self, config: SweepConfig) -> tuple[str, ...]:
+        """Runtime targets hwprof knows (default native, wasmtime); gem5's own modes and options refused."""
+        if config.kind == "bp":
+            raise SweepError("branch-predictor sweeps need gem5: valgrind simulates one fixed predictor, so --bp "
+                             "cannot run with --simulator cachegrind")
+        if config.checkpoint:
+            raise SweepError("--checkpoint is a gem5 option: cachegrind starts counting at bench.start by itself")
+        if config.fs_kernel:
+            raise SweepError("FS mode is a gem5 mode: cachegrind runs the workload on this machine")
+        targets = config.targets or DEFAULT_TARGETS
+        known = runtimes.names()
+        bad = [t for t in targets if t not in known]
+        if bad:
+            raise SweepError(f"unknown runtime target {', '.join(bad)} (known: {', '.join(known)})")
+        return tuple(targets)
+
+    def plan(self, config: SweepConfig, targets, points, workloads, base: Path) -> list[Task]:
+        """One point file per (workload, target, point)."""
+        return [task(p, w, size, t, base / f"{w}-{size}" / t / p.key(), config.timeout)
+                for w, size in workloads for t in targets for p in points]
+
+    def run(self, task: Task) -> PointResult:
+        """Simulate the task's point in a fresh process."""
+        return run_task(task)
+
+    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, bool]:
+        """Nothing to tell unless --write-only: valgrind runs here."""
+        if config.write_only:
+            return f"{len(tasks)} point(s) written under {Path(config.outdir) / self.name}", False
+        return "", False
+
+
+CACHEGRIND = CachegrindSimulator()
+
+
 def fixed_environment() -> dict[str, str]:
     """The environment every point's process gets, in a fixed order, whatever worker runs it."""
     return {k: os.environ[k] for k in KEEP_ENV if k in os.environ} | {"PYTHONHASHSEED": "0"}
@@ -62,8 +106,6 @@ def fixed_environment() -> dict[str, str]:
 
 def run_task(task: Task) -> PointResult:
     """Simulate one point in a fresh process; its execute-phase rows and the run's provenance."""
-    from hwprof.gem5.executors import worker_cpu
-
     argv = [sys.executable, "-m", "hwprof.gem5.cachegrind_sweep", str(task.config_path.resolve()),
             str(worker_cpu()), f"{task.timeout:g}"]
     try:

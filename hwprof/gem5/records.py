@@ -1,0 +1,130 @@
+"""A sweep point's rows: gem5's statistics as tidy Records, each finished point stored once (its run file,
+then nothing more) with the done-marker that lets an interrupted sweep resume, and the points read back.
+
+A point's folder holds done.json once its rows are in the store: it names the run file and the digest of
+the configuration it ran, so a point planned differently since (another binary, machine or checkpoint)
+runs again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from hwprof.data import schema
+from hwprof.data.schema import Record
+from hwprof.data.store import RUNS, ResultStore, StoreError, atomic_write_json, new_id, read_run, stamp
+from hwprof.gem5.tasks import PointResult, SweepConfig, Task
+
+DONE = "done.json"
+# gem5's metrics and the counts they come from (hwprof.gem5.stats.derive), with their units.
+GEM5_METRICS = {"l1i_miss_rate": "ratio", "l1d_miss_rate": "ratio", "branch_mispredict_rate": "ratio",
+                "ipc": "instructions/cycle"}
+GEM5_COUNTS = {"l1i_misses": "misses", "l1i_accesses": "accesses", "l1d_misses": "misses",
+               "l1d_accesses": "accesses", "cond_branches": "branches", "cond_mispredicted": "branches",
+               "instructions": "instructions", "cycles": "cycles"}
+
+
+def gem5_records(task: Task, derived: dict) -> list[Record]:
+    """The tidy rows of one gem5 point: its metrics, then the counts they come from; absent ones unavailable."""
+    p = task.point
+    what = task.binary if task.binary.startswith("FS: ") else f"SE binary {Path(task.binary).name}"
+    flags = f"{what}; sim: gem5 {describe(p)}"
+    out = []
+    for names, kind in ((GEM5_METRICS, schema.METRIC), (GEM5_COUNTS, schema.EVENT)):
+        for name, unit in names.items():
+            value = derived.get(name)
+            status, note = (schema.OK, "") if value is not None else (schema.UNAVAILABLE, "not in gem5's stats.txt")
+            out.append(Record(task.target, "", flags, task.workload, task.size, "cold", 0, "execute", name, kind,
+                              None if value is None else float(value), unit, status, "gem5", "markers", None, note,
+                              0, p.setting()))
+    return out
+
+
+def error_record(task: Task, line: str) -> Record:
+    """The row a failed point leaves in the store: why it failed."""
+    return Record(task.target, "", "", task.workload, task.size, "cold", 0, "execute", "sweep_point", schema.INFO,
+                  None, "", schema.ERROR, task.simulator, "", None, line, 0, task.point.setting())
+
+
+def describe(point) -> str:
+    """Every setting of a sweep point, 'name=value' separated by spaces."""
+    return " ".join(f"{f.name}={getattr(point, f.name)}" for f in dataclasses.fields(point))
+
+
+def config_digest(task: Task) -> str:
+    """sha256 of the point's configuration as planned now (it names the binary, the machine, the checkpoint;
+    not how long the simulation may run nor where rows go, which are no part of what it measures)."""
+    return hashlib.sha256(task.config_path.read_bytes()).hexdigest()
+
+
+def done_run_file(task: Task, results: Path | None = None) -> Path | None:
+    """The run file of a finished point: its done-marker was written for the configuration planned now and
+    names a run file that exists (in `results`, when given); else None."""
+    try:
+        doc = json.loads((task.folder / DONE).read_text())
+    except (OSError, ValueError):
+        return None
+    if doc.get("config_sha256") != config_digest(task) or "run_file" not in doc:
+        return None                  # another binary, ISA, machine or checkpoint since: run it again
+    run_file = Path(doc["run_file"])
+    if not run_file.is_file() or (results is not None and run_file.parent != Path(results).resolve() / RUNS):
+        return None
+    return run_file
+
+
+def is_done(task: Task, results: Path | None = None) -> bool:
+    """A point is finished when done_run_file finds its run file; a checkpoint run when its marker matches
+    the configuration planned now and its m5.cpt is there."""
+    if task.checkpoint:
+        try:
+            doc = json.loads((task.folder / DONE).read_text())
+        except (OSError, ValueError):
+            return False
+        return doc.get("config_sha256") == config_digest(task) and any(task.checkpoint.rglob("m5.cpt"))
+    return done_run_file(task, results) is not None
+
+
+def persist(store: ResultStore, session: str, config: SweepConfig, task: Task, result: PointResult) -> Path | None:
+    """Write a finished point's rows as one run file, then its done-marker; returns the run file."""
+    if task.checkpoint:
+        atomic_write_json(task.folder / DONE, {"checkpoint": str(task.checkpoint), "config_sha256": config_digest(task),
+                                               **result.provenance})
+        return None
+    prov = {**result.provenance, "simulator": task.simulator, "sweep_kind": config.kind,
+            "sweep": task.point.setting(), "point": {f.name: getattr(task.point, f.name)
+                                                      for f in dataclasses.fields(task.point)},
+            "config_path": str(task.config_path.resolve()), "point_folder": str(task.folder.resolve()),
+            "workload": task.workload, "size": task.size, "target": task.target,
+            "checkpoint": str(task.restore) if task.restore else ""}
+    # The marker first, naming the run file about to be written: interrupted between the two, the point is not
+    # done (its run file is missing) and runs again under a new id, so the store never holds it twice.
+    run_id = new_id()
+    run_file = (store.root / RUNS / f"{run_id}.json").resolve()
+    atomic_write_json(task.folder / DONE, {"run_file": str(run_file), "sweep": task.point.setting(),
+                                            "config_sha256": config_digest(task),
+                                            "finished": stamp()})
+    store.write_run(session, prov, result.records, run_id=run_id)
+    return run_file
+
+
+def done_records(task: Task) -> list[Record]:
+    """The rows a finished point stored."""
+    try:
+        return read_run(json.loads((task.folder / DONE).read_text())["run_file"])["records"]
+    except (OSError, ValueError, KeyError, StoreError):
+        return []
+
+
+def sweep_records(outdir: Path, simulator: str) -> list[tuple[dict, Record]]:
+    """(provenance, row) of every finished point under outdir for one simulator: every sweep run there so far."""
+    out = []
+    for marker in sorted((Path(outdir) / simulator).rglob(DONE)):
+        try:
+            doc = read_run(json.loads(marker.read_text())["run_file"])
+        except (OSError, ValueError, KeyError, StoreError):
+            continue   # a checkpoint's marker, or a point whose run file was removed
+        out += [(doc.get("provenance", {}), r) for r in doc["records"]]
+    return out

@@ -1,0 +1,111 @@
+"""Running a planned sweep: every unfinished point on an executor, each stored as it ends, resumed points
+skipped, and the figures drawn from every point finished in the sweep folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwprof.data import provenance
+from hwprof.data.schema import Record
+from hwprof.data.store import ResultStore, new_id
+from hwprof.gem5 import executors, figures
+from hwprof.gem5.plan import plan
+from hwprof.gem5.records import done_records, error_record, is_done, persist, sweep_records
+from hwprof.gem5.simulators import SIMULATORS, simulator
+from hwprof.gem5.tasks import PointResult, SweepConfig, Task
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: its tasks, which ran, which were already done, which failed, and its rows."""
+
+    config: SweepConfig
+    tasks: list[Task]
+    session_id: str = ""
+    ran: int = 0
+    resumed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (task label, one-line reason)
+    records: list[Record] = field(default_factory=list)           # this sweep's rows, resumed points included
+    run_files: list[Path] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    gem5_missing: bool = False
+    how_to_run: str = ""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event: `done` of `total` points finished, the latest one's label and status."""
+
+    done: int
+    total: int
+    label: str
+    status: str          # resumed | ok | failed
+    elapsed: float
+
+
+def worker(task: Task) -> PointResult:
+    """Run one task with its simulator (the function executors ship to their workers)."""
+    result = SIMULATORS[task.simulator].run(task)
+    result.provenance["worker"] = executors.worker_name()
+    return result
+
+
+def run_sweep(config: SweepConfig, progress: Callable[[Progress], None] | None = None) -> SweepResult:
+    """Plan the sweep, run every unfinished point in parallel, store each point's rows as it ends, draw figures."""
+    progress = progress or (lambda event: None)
+    tasks = plan(config)
+    result = SweepResult(config, tasks)
+    result.how_to_run, result.gem5_missing = simulator(config.simulator).how_to_run(config, tasks)
+    if result.how_to_run:
+        return result
+    store = ResultStore(config.results)
+    result.session_id = session = new_id()
+    pending = [t for t in tasks if not is_done(t, config.results)]
+    result.resumed = len(tasks) - len(pending)
+    for i, t in enumerate(t for t in tasks if t not in pending):
+        progress(Progress(i + 1, len(tasks), t.label, "resumed", 0.0))
+    info = {"kind": config.kind, "simulator": config.simulator, "planned": len(tasks), "resumed": result.resumed}
+    store.write_session(session, "running", **info)
+    state = "interrupted"
+    try:
+        if pending:
+            _run_pending(config, pending, store, result, progress)
+        state = "failed" if result.failed else "complete"
+    finally:
+        store.write_session(session, state, ran=result.ran, failed=len(result.failed), **info)
+    result.records = [r for t in tasks if not t.checkpoint and is_done(t, config.results) for r in done_records(t)]
+    result.figures = figures.write_all(sweep_records(Path(config.outdir), config.simulator),
+                                       Path(config.outdir) / "figures", config.simulator)
+    return result
+
+
+def _run_pending(config: SweepConfig, pending: list[Task], store: ResultStore, result: SweepResult, progress) -> None:
+    """Run the checkpoint tasks, then the points, on one executor; persist each point as it ends."""
+    total, started = len(result.tasks), time.monotonic()
+    done, broken = result.resumed, set()          # broken: (workload, target) pairs whose checkpoint failed
+    pool = executors.make(config.executor, config.workers, config.scheduler)
+    try:
+        for batch in ([t for t in pending if t.checkpoint], [t for t in pending if not t.checkpoint]):
+            runnable = [t for t in batch if (t.workload, t.target) not in broken]
+            result.failed += [(t.label, "its checkpoint run failed") for t in batch if t not in runnable]
+            done += len(batch) - len(runnable)
+            for task, out, exc in pool.run(worker, runnable):
+                done += 1
+                if exc is not None:
+                    line = (str(exc) or type(exc).__name__).splitlines()[0]
+                    result.failed.append((task.label, line))
+                    if task.checkpoint:
+                        broken.add((task.workload, task.target))
+                    else:
+                        store.write_run(result.session_id, {**provenance.machine(), "simulator": task.simulator},
+                                        [error_record(task, line)])
+                else:
+                    run_file = persist(store, result.session_id, config, task, out)
+                    result.run_files += [run_file] if run_file else []
+                    result.ran += 1
+                progress(Progress(done, total, task.label, "failed" if exc else "ok", time.monotonic() - started))
+    finally:
+        pool.close()
