@@ -183,8 +183,10 @@ def test_gem5_sweep_has_help_text():
 def test_table3_and_summary_from_rows_documented_format():
     """Table III from gem5-style bp rows (the sweep's own row shape), as CSV and Markdown."""
     def rec(workload, runtime, bp, value):
-        return ({}, schema.Record(runtime, "", "", workload, "small", "cold", 0, "execute", "branch_mispredict_rate",
-                                  schema.METRIC, value, "ratio", backend="gem5", sweep=f"bp={bp}"))
+        return ({}, schema.Record(runtime=runtime, runtime_version="", runtime_flags="", workload=workload,
+                                  size="small", invocation="cold", repetition=0, phase="execute",
+                                  name="branch_mispredict_rate", kind=schema.METRIC, value=value, unit="ratio",
+                                  backend="gem5", sweep=f"bp={bp}"))
     pairs = [rec("2mm", "native", "LocalBP", 0.2215), rec("2mm", "native", "TournamentBP", 0.0273),
              rec("2mm", "wasm2c", "LocalBP", 0.1647)]
     rows = figures.table3(pairs)

@@ -27,26 +27,35 @@ GEM5_COUNTS = {"l1i_misses": "misses", "l1i_accesses": "accesses", "l1d_misses":
                "instructions": "instructions", "cycles": "cycles"}
 
 
+def point_record(task: Task, *, name: str, kind: str, value: float | None, unit: str, status: str, backend: str,
+                 flags: str = "", boundary: str = "", note: str = "") -> Record:
+    """One row of a sweep point (its workload, size and target, the execute phase, the point's setting): every
+    Record the sweep writes itself is built here, by keyword."""
+    return Record(runtime=task.target, runtime_version="", runtime_flags=flags, workload=task.workload,
+                  size=task.size, invocation="cold", repetition=0, phase="execute", name=name, kind=kind,
+                  value=value, unit=unit, status=status, backend=backend, boundary=boundary, note=note,
+                  sweep=task.point.setting())
+
+
 def gem5_records(task: Task, derived: dict) -> list[Record]:
     """The tidy rows of one gem5 point: its metrics, then the counts they come from; absent ones unavailable."""
-    p = task.point
     what = task.binary if task.binary.startswith("FS: ") else f"SE binary {Path(task.binary).name}"
-    flags = f"{what}; sim: gem5 {describe(p)}"
+    flags = f"{what}; sim: gem5 {describe(task.point)}"
     out = []
     for names, kind in ((GEM5_METRICS, schema.METRIC), (GEM5_COUNTS, schema.EVENT)):
         for name, unit in names.items():
             value = derived.get(name)
             status, note = (schema.OK, "") if value is not None else (schema.UNAVAILABLE, "not in gem5's stats.txt")
-            out.append(Record(task.target, "", flags, task.workload, task.size, "cold", 0, "execute", name, kind,
-                              None if value is None else float(value), unit, status, "gem5", "markers", None, note,
-                              0, p.setting()))
+            out.append(point_record(task, name=name, kind=kind, value=None if value is None else float(value),
+                                    unit=unit, status=status, backend="gem5", flags=flags, boundary="markers",
+                                    note=note))
     return out
 
 
 def error_record(task: Task, line: str) -> Record:
     """The row a failed point leaves in the store: why it failed."""
-    return Record(task.target, "", "", task.workload, task.size, "cold", 0, "execute", "sweep_point", schema.INFO,
-                  None, "", schema.ERROR, task.simulator, "", None, line, 0, task.point.setting())
+    return point_record(task, name="sweep_point", kind=schema.INFO, value=None, unit="", status=schema.ERROR,
+                        backend=task.simulator, note=line)
 
 
 def describe(point) -> str:
