@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import hwprof
 from hwprof.data import schema
-from hwprof.gem5 import figures, sweep
+from hwprof.gem5 import figures, records, sweep
 from hwprof.gem5.cli import gem5_sweep
 from hwprof.gem5.sweep import SweepConfig, SweepError, plan, run_sweep
 
@@ -274,6 +274,18 @@ def test_gem5_sweep_runs_every_point_and_reads_its_stats_documented_format(tmp_p
     again = run_sweep(config)                                  # resumable: nothing runs twice
     assert (again.ran, again.resumed) == (0, 6)
     assert len((task.folder / "calls.log").read_text().splitlines()) == calls == 1
+
+
+def test_a_sweep_reads_each_stored_point_at_most_once_documented_format(tmp_path, fake_gem5, monkeypatch):
+    reads = []
+    real = records.read_run
+    monkeypatch.setattr(records, "read_run", lambda path: reads.append(Path(path)) or real(path))
+    config = gem5_config(tmp_path, fake_gem5, targets=("native",))
+    first = run_sweep(config)
+    assert first.ran == 3 and len(first.records) == 3 * 12 and reads == []    # stored now: not read back
+    again = run_sweep(config)
+    assert again.resumed == 3 and sorted(reads) == sorted(first.run_files)     # each resumed point read once
+    assert comparable(again.records) == comparable(first.records)
 
 
 def test_gem5_checkpoint_is_taken_once_and_restored_at_every_point_documented_format(tmp_path, fake_gem5):

@@ -96,18 +96,24 @@ def is_done(task: Task, results: Path | None = None) -> bool:
     return done_run_file(task, results) is not None
 
 
-def persist(store: ResultStore, session: str, config: SweepConfig, task: Task, result: PointResult) -> Path | None:
-    """Write a finished point's rows as one run file, then its done-marker; returns the run file."""
-    if task.checkpoint:
-        atomic_write_json(task.folder / DONE, {"checkpoint": str(task.checkpoint), "config_sha256": config_digest(task),
-                                               **result.provenance})
-        return None
-    prov = {**result.provenance, "simulator": task.simulator, "sweep_kind": config.kind,
+def point_provenance(config: SweepConfig, task: Task, result: PointResult) -> dict:
+    """A finished point's run provenance: its simulator's, and which sweep, point and configuration it was."""
+    return {**result.provenance, "simulator": task.simulator, "sweep_kind": config.kind,
             "sweep": task.point.setting(), "point": {f.name: getattr(task.point, f.name)
                                                       for f in dataclasses.fields(task.point)},
             "config_path": str(task.config_path.resolve()), "point_folder": str(task.folder.resolve()),
             "workload": task.workload, "size": task.size, "target": task.target,
             "checkpoint": str(task.restore) if task.restore else ""}
+
+
+def mark_checkpoint(task: Task, result: PointResult) -> None:
+    """Write a finished checkpoint run's done-marker (it has no rows)."""
+    atomic_write_json(task.folder / DONE, {"checkpoint": str(task.checkpoint), "config_sha256": config_digest(task),
+                                           **result.provenance})
+
+
+def persist(store: ResultStore, session: str, task: Task, provenance: dict, records: list[Record]) -> Path:
+    """Write a finished point's rows as one run file, then its done-marker; returns the run file."""
     # The marker first, naming the run file about to be written: interrupted between the two, the point is not
     # done (its run file is missing) and runs again under a new id, so the store never holds it twice.
     run_id = new_id()
@@ -115,25 +121,31 @@ def persist(store: ResultStore, session: str, config: SweepConfig, task: Task, r
     atomic_write_json(task.folder / DONE, {"run_file": str(run_file), "sweep": task.point.setting(),
                                             "config_sha256": config_digest(task),
                                             "finished": stamp()})
-    store.write_run(session, prov, result.records, run_id=run_id)
+    store.write_run(session, provenance, records, run_id=run_id)
     return run_file
 
 
-def done_records(task: Task) -> list[Record]:
-    """The rows a finished point stored."""
-    try:
-        return read_run(json.loads((task.folder / DONE).read_text())["run_file"])["records"]
-    except (OSError, ValueError, KeyError, StoreError):
-        return []
+def stored_points(outdir: Path, simulator: str, known: dict | None = None) -> dict[Path, tuple[dict, list[Record]]]:
+    """run file -> (provenance, rows) of every finished point under outdir for one simulator (every sweep run
+    there so far), in folder order; points in `known` (run file -> the same) are taken from it, not re-read."""
+    known = known or {}
+    out = {}
+    for marker in sorted((Path(outdir) / simulator).rglob(DONE)):
+        try:
+            run_file = Path(json.loads(marker.read_text())["run_file"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue   # a checkpoint's marker
+        if run_file in known:
+            out[run_file] = known[run_file]
+            continue
+        try:
+            doc = read_run(run_file)
+        except StoreError:
+            continue   # a point whose run file was removed
+        out[run_file] = (doc.get("provenance", {}), doc["records"])
+    return out
 
 
 def sweep_records(outdir: Path, simulator: str) -> list[tuple[dict, Record]]:
     """(provenance, row) of every finished point under outdir for one simulator: every sweep run there so far."""
-    out = []
-    for marker in sorted((Path(outdir) / simulator).rglob(DONE)):
-        try:
-            doc = read_run(json.loads(marker.read_text())["run_file"])
-        except (OSError, ValueError, KeyError, StoreError):
-            continue   # a checkpoint's marker, or a point whose run file was removed
-        out += [(doc.get("provenance", {}), r) for r in doc["records"]]
-    return out
+    return [(prov, r) for prov, rows in stored_points(outdir, simulator).values() for r in rows]

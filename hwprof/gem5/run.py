@@ -13,7 +13,15 @@ from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, new_id
 from hwprof.gem5 import executors, figures
 from hwprof.gem5.plan import plan
-from hwprof.gem5.records import done_records, error_record, is_done, persist, sweep_records
+from hwprof.gem5.records import (
+    done_run_file,
+    error_record,
+    is_done,
+    mark_checkpoint,
+    persist,
+    point_provenance,
+    stored_points,
+)
 from hwprof.gem5.simulators import SIMULATORS, simulator
 from hwprof.gem5.tasks import PointResult, SweepConfig, Task
 
@@ -63,29 +71,37 @@ def run_sweep(config: SweepConfig, progress: Callable[[Progress], None] | None =
         return result
     store = ResultStore(config.results)
     result.session_id = session = new_id()
-    pending = [t for t in tasks if not is_done(t, config.results)]
+    runs = {t: done_run_file(t, config.results) for t in tasks if not t.checkpoint}   # None: not finished
+    pending = [t for t in tasks if not (is_done(t) if t.checkpoint else runs[t])]
     result.resumed = len(tasks) - len(pending)
     for i, t in enumerate(t for t in tasks if t not in pending):
         progress(Progress(i + 1, len(tasks), t.label, "resumed", 0.0))
     info = {"kind": config.kind, "simulator": config.simulator, "planned": len(tasks), "resumed": result.resumed}
     store.write_session(session, "running", **info)
-    state = "interrupted"
+    state, fresh = "interrupted", {}
     try:
         if pending:
-            _run_pending(config, pending, store, result, progress)
+            fresh = _run_pending(config, pending, store, result, progress)
         state = "failed" if result.failed else "complete"
     finally:
         store.write_session(session, state, ran=result.ran, failed=len(result.failed), **info)
-    result.records = [r for t in tasks if not t.checkpoint and is_done(t, config.results) for r in done_records(t)]
-    result.figures = figures.write_all(sweep_records(Path(config.outdir), config.simulator),
+    runs.update({t: run_file for t, (run_file, _, _) in fresh.items()})
+    # Every finished point in the folder, read once; those stored just now are not read back.
+    points = stored_points(Path(config.outdir), config.simulator,
+                           known={run_file: (prov, rows) for run_file, prov, rows in fresh.values()})
+    result.records = [r for t in tasks if runs.get(t) in points for r in points[runs[t]][1]]
+    result.figures = figures.write_all([(prov, r) for prov, rows in points.values() for r in rows],
                                        Path(config.outdir) / "figures", config.simulator)
     return result
 
 
-def _run_pending(config: SweepConfig, pending: list[Task], store: ResultStore, result: SweepResult, progress) -> None:
-    """Run the checkpoint tasks, then the points, on one executor; persist each point as it ends."""
+def _run_pending(config: SweepConfig, pending: list[Task], store: ResultStore, result: SweepResult,
+                 progress) -> dict[Task, tuple[Path, dict, list[Record]]]:
+    """Run the checkpoint tasks, then the points, on one executor; persist each point as it ends. Returns each
+    point stored: its run file, provenance and rows."""
     total, started = len(result.tasks), time.monotonic()
     done, broken = result.resumed, set()          # broken: (workload, target) pairs whose checkpoint failed
+    fresh = {}
     pool = executors.make(config.executor, config.workers, config.scheduler)
     try:
         for batch in ([t for t in pending if t.checkpoint], [t for t in pending if not t.checkpoint]):
@@ -102,10 +118,16 @@ def _run_pending(config: SweepConfig, pending: list[Task], store: ResultStore, r
                     else:
                         store.write_run(result.session_id, {**provenance.machine(), "simulator": task.simulator},
                                         [error_record(task, line)])
+                elif task.checkpoint:
+                    mark_checkpoint(task, out)
+                    result.ran += 1
                 else:
-                    run_file = persist(store, result.session_id, config, task, out)
-                    result.run_files += [run_file] if run_file else []
+                    prov = point_provenance(config, task, out)
+                    run_file = persist(store, result.session_id, task, prov, out.records)
+                    fresh[task] = (run_file, prov, out.records)
+                    result.run_files.append(run_file)
                     result.ran += 1
                 progress(Progress(done, total, task.label, "failed" if exc else "ok", time.monotonic() - started))
     finally:
         pool.close()
+    return fresh

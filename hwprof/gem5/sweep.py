@@ -18,9 +18,12 @@ from hwprof.gem5.records import (
     GEM5_METRICS,
     config_digest,
     describe,
-    done_records,
+    done_run_file,
     gem5_records,
     is_done,
+    persist,
+    point_provenance,
+    stored_points,
     sweep_records,
 )
 from hwprof.gem5.run import Progress, SweepResult, run_sweep, worker
@@ -29,5 +32,6 @@ from hwprof.gem5.tasks import KINDS, PointResult, SweepConfig, SweepError, Task
 
 __all__ = ["CACHEGRIND", "DONE", "GEM5", "GEM5_COUNTS", "GEM5_METRICS", "GEM5_TARGETS", "KINDS", "RUN_SCRIPT",
            "SIMULATORS", "PointResult", "Progress", "Simulator", "SweepConfig", "SweepError", "SweepResult", "Task",
-           "config_digest", "describe", "done_records", "find_gem5", "gem5_argv", "gem5_records", "gem5_version",
-           "is_done", "plan", "points_for", "run_sweep", "size_for", "sweep_records", "validate", "worker"]
+           "config_digest", "describe", "done_run_file", "find_gem5", "gem5_argv", "gem5_records", "gem5_version",
+           "is_done", "persist", "plan", "point_provenance", "points_for", "run_sweep", "size_for",
+           "stored_points", "sweep_records", "validate", "worker"]
