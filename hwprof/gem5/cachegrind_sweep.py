@@ -89,11 +89,11 @@ class CachegrindSimulator:
         """Simulate the task's point in a fresh process."""
         return run_task(task)
 
-    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, bool]:
+    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, str]:
         """Nothing to tell unless --write-only: valgrind runs here."""
         if config.write_only:
-            return f"{len(tasks)} point(s) written under {Path(config.outdir) / self.name}", False
-        return "", False
+            return f"{len(tasks)} point(s) written under {Path(config.outdir) / self.name}", ""
+        return "", ""
 
 
 CACHEGRIND = CachegrindSimulator()

@@ -76,15 +76,17 @@ class Gem5Simulator:
         """Run gem5 on the task's configuration and read its region of interest's statistics."""
         return run_gem5(task)
 
-    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, bool]:
+    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, str]:
         """Write run-gem5.sh; without gem5 here (or with --write-only) say how to run the configurations."""
         script = write_run_script(config, tasks)
         gem5 = find_gem5(config.gem5)
         if gem5 and not config.write_only:
-            return "", False
+            return "", ""
+        missing = "" if config.write_only else ("gem5 is not installed (no --gem5 and no gem5.opt on PATH): "
+                                                "configurations written, nothing run")
         return (f"{len(tasks)} gem5 configuration(s) written under {Path(config.outdir) / self.name}.\n"
                 f"Run them all with: GEM5=/path/to/gem5.opt sh {script}\n"
-                f"or here: repeat this command with --gem5 /path/to/gem5.opt"), not gem5
+                f"or here: repeat this command with --gem5 /path/to/gem5.opt"), missing
 
 
 GEM5 = Gem5Simulator()

@@ -3,6 +3,7 @@ skipped, and the figures drawn from every point finished in the sweep folder."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +40,32 @@ class SweepResult:
     records: list[Record] = field(default_factory=list)           # this sweep's rows, resumed points included
     run_files: list[Path] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
-    gem5_missing: bool = False
-    how_to_run: str = ""
+    how_to_run: str = ""                 # nothing ran: how to run the configurations written
+    missing: str = ""                    # nothing ran because the simulator is not installed: why, in one line
+
+    def text(self, as_json: bool = False) -> str:
+        """What the command prints: how to run what was written, or the sweep's rows as a table or as JSON."""
+        if self.how_to_run:
+            return self.how_to_run
+        rows = figures.summary(self.records)
+        if as_json:
+            return json.dumps({"session_id": self.session_id, "results": str(self.config.results),
+                               "outdir": str(self.config.outdir), "ran": self.ran, "resumed": self.resumed,
+                               "failed": [{"point": p, "error": e} for p, e in self.failed],
+                               "figures": [str(p) for p in self.figures], "rows": rows}, indent=1, default=str)
+        lines = [f"{self.config.kind} sweep, {simulator(self.config.simulator).title}: {self.ran} point(s) run, "
+                 f"{self.resumed} already done", figures.render(rows)]
+        lines += [f"figure: {path}" for path in self.figures]
+        lines.append(f"stored: {self.config.results} (session {self.session_id}); load with hwprof.load_results()")
+        return "\n".join(lines)
+
+    def failure(self) -> str:
+        """The one line a sweep that did not do its work fails with ('' when it did)."""
+        if self.how_to_run:
+            return self.missing
+        if self.failed:
+            return f"{len(self.failed)} of {len(self.tasks)} point(s) failed; first: {self.failed[0][1]}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +91,7 @@ def run_sweep(config: SweepConfig, progress: Callable[[Progress], None] | None =
     progress = progress or (lambda event: None)
     tasks = plan(config)
     result = SweepResult(config, tasks)
-    result.how_to_run, result.gem5_missing = simulator(config.simulator).how_to_run(config, tasks)
+    result.how_to_run, result.missing = simulator(config.simulator).how_to_run(config, tasks)
     if result.how_to_run:
         return result
     store = ResultStore(config.results)

@@ -30,9 +30,9 @@ class Simulator(Protocol):
         """Simulate one task (in an executor's worker) and return its rows and provenance."""
         ...
 
-    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, bool]:
-        """('', False) when the sweep runs here now; else what to tell the user and whether the simulator is
-        missing."""
+    def how_to_run(self, config: SweepConfig, tasks: list[Task]) -> tuple[str, str]:
+        """('', '') when the sweep runs here now; else what to tell the user, and the one line the command fails
+        with when the simulator is missing ('' when nothing is wrong, as with --write-only)."""
         ...
 
 
