@@ -128,7 +128,7 @@ def test_fig11_is_self_contained_html_with_one_line_per_target(l1i_sweep):
 def test_cli_cachegrind_sweep_prints_a_table_and_json(l1i_sweep):
     config = l1i_sweep[0]
     args = ["--cache", "l1i", "--simulator", "cachegrind", "--sizes", ",".join(SIZES), "-w", "2mm", "-s", "mini",
-            "-t", "native", "--outdir", config.outdir, "--results", config.results]
+            "-t", "native", "--outdir", config.outdir, "--results", config.results]     # the old spelling
     res = cli(*args)
     assert res.exit_code == 0, res.output
     assert "0 point(s) run, 4 already done" in res.stdout
@@ -140,14 +140,14 @@ def test_cli_cachegrind_sweep_prints_a_table_and_json(l1i_sweep):
 
 def test_cli_one_point_argument_runs_only_that_point(tmp_path):
     res = cli("--cache", "l1d", "--simulator", "cachegrind", "2KiB", "-w", "2mm", "-s", "mini", "-t", "native",
-              "--outdir", tmp_path / "sweep", "--results", tmp_path / "results", "--json", "-j", "1")
+              "--out", tmp_path / "sweep", "--results", tmp_path / "results", "--json", "-j", "1")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [r["sweep"] for r in doc["rows"]] == ["l1d_size=2KiB"] and doc["ran"] == 1
 
 
 def test_bp_sweep_under_cachegrind_says_it_needs_gem5(tmp_path):
-    res = cli("--bp", "--simulator", "cachegrind", "--outdir", tmp_path, "--results", tmp_path / "r")
+    res = cli("--bp", "--simulator", "cachegrind", "--out", tmp_path, "--results", tmp_path / "r")
     assert res.exit_code == 2
     assert res.stderr.strip().count("\n") == 0 and "branch-predictor sweeps need gem5" in res.stderr
 
@@ -166,7 +166,7 @@ def test_bp_sweep_under_cachegrind_says_it_needs_gem5(tmp_path):
     (("--cache", "l1i", "--gem5", "/no/such/gem5.opt"), "no such executable"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, message):
-    res = cli(*args, "--outdir", tmp_path / "sweep", "--results", tmp_path / "results")
+    res = cli(*args, "--out", tmp_path / "sweep", "--results", tmp_path / "results")
     assert res.exit_code == 2, res.output
     assert message in res.stderr and res.stderr.strip().count("\n") == 0, res.stderr
 
@@ -175,8 +175,19 @@ def test_gem5_sweep_has_help_text():
     res = cli("--help")
     assert res.exit_code == 0
     for option in ("--cache", "--bp", "--simulator", "--gem5", "--checkpoint", "--executor", "--scheduler",
-                   "--write-only", "--json"):
+                   "--write-only", "--json", "--out", "--results"):
         assert option in res.stdout
+    assert "--outdir" not in res.stdout                  # the old spelling still works, unlisted
+
+
+@pytest.mark.parametrize("spelling", ["--out", "-o", "--outdir"])
+def test_the_sweep_folder_is_given_with_out_or_the_old_outdir(tmp_path, spelling):
+    res = cli("--cache", "l1d", "--simulator", "cachegrind", "--sizes", "8KiB", "-w", "2mm", "-s", "mini", "-t",
+              "native", "--write-only", spelling, tmp_path / "sweep", "--results", tmp_path / "results")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sweep" / "cachegrind" / "2mm-mini" / "native" / "l1d-8KiB" / "point.json").is_file()
+    assert f"written under {tmp_path / 'sweep' / 'cachegrind'}" in res.stdout
+    assert not (tmp_path / "gem5-sweep").exists()         # not the default folder beside the results
     assert gem5_sweep.__doc__ and "Fig. 11" in gem5_sweep.__doc__
 
 
@@ -309,7 +320,7 @@ def test_a_failing_gem5_point_is_one_line_and_the_others_are_kept_documented_for
                                                                                      monkeypatch):
     monkeypatch.setenv("FAKE_GEM5_FAIL", "l1i-16KiB")
     args = ["--cache", "l1i", "--sizes", "8KiB,16KiB", "-w", "2mm", "-s", "mini", "-t", "native", "--gem5",
-            fake_gem5, "--outdir", tmp_path / "sweep", "--results", tmp_path / "results"]
+            fake_gem5, "--out", tmp_path / "sweep", "--results", tmp_path / "results"]
     res = cli(*args)
     assert res.exit_code == 1
     assert res.stderr.strip().splitlines()[-1] == ("hwprof: error: 1 of 2 point(s) failed; first: 2mm/native "
@@ -334,7 +345,7 @@ def test_a_gem5_point_past_its_timeout_is_killed_documented_format(tmp_path, fak
 def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = ["--bp", "-w", "2mm", "-s", "mini", "--outdir", tmp_path / "sweep", "--results", tmp_path / "results"]
+    args = ["--bp", "-w", "2mm", "-s", "mini", "--out", tmp_path / "sweep", "--results", tmp_path / "results"]
     res = cli(*args, env={"PATH": f"{empty}:/usr/bin:/bin"})
     assert res.exit_code == 1
     assert res.stderr.strip().count("\n") == 0 and "gem5 is not installed" in res.stderr
@@ -350,7 +361,7 @@ def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_
 
 def test_write_only_writes_the_configs_and_exits_0(tmp_path, fake_gem5):
     res = cli("--cache", "l1d", "-w", "2mm", "-s", "mini", "-t", "native", "--write-only", "--gem5", fake_gem5,
-              "--outdir", tmp_path / "sweep", "--results", tmp_path / "results")
+              "--out", tmp_path / "sweep", "--results", tmp_path / "results")
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "sweep" / "gem5").rglob("config.py"))) == 5    # the default L1D sizes
     assert not (tmp_path / "sweep" / "gem5" / "2mm-mini" / "native" / "l1d-8KiB" / "m5out").exists()

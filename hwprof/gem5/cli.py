@@ -83,8 +83,9 @@ def gem5_sweep(
                                                                       "--executor dask: a LocalCluster here."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Parallel points (default: one per CPU)."),
     timeout: float = typer.Option(3600.0, "--timeout", min=1, help="Seconds one simulation may run."),
-    outdir: Optional[Path] = typer.Option(None, "--outdir", help="Sweep folder: per-point configs, m5out, figures "
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder: per-point configs, m5out, figures "
                                                                  "(default results/gem5-sweep)."),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", hidden=True, help="The old spelling of --out."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results store for the rows (default "
                                                                    "results/default)."),
     write_only: bool = typer.Option(False, "--write-only", help="Write the configurations and how to run them; "
@@ -107,7 +108,7 @@ def gem5_sweep(
     results = results or default_results()
     config = SweepConfig(kind=cache or "bp", simulator=simulator, sizes=sizes_t, predictors=predictors_t,
                          workloads=_split(workloads) or ("2mm",), size=size, targets=_split(targets),
-                         outdir=outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
+                         outdir=out or outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
                          checkpoint=checkpoint, executor=executor, workers=jobs, scheduler=scheduler,
                          timeout=timeout, write_only=write_only,
                          fs_kernel=str(fs_kernel) if fs_kernel else None, fs_disk=str(fs_disk) if fs_disk else None,
