@@ -87,6 +87,7 @@ def test_cachegrind_rows_are_tidy_labelled_and_one_run_file_per_point(l1i_sweep)
     assert Path(prov["config_path"]).name == "point.json" and Path(prov["config_path"]).exists()
     assert prov["machine"] and prov["sweep_kind"] == "l1i"
     size = prov["point"]["l1i_size"]
+    assert doc["records"]                                 # (the two below hold for no rows at all)
     assert all(f"--I1={figures.size_value(size)},8,64" in r["runtime_flags"] for r in doc["records"])
     assert all(r["sweep"] == f"l1i_size={size}" for r in doc["records"])
     assert [e.status for e in events].count("ok") == 4 and events[-1].done == events[-1].total == 4
@@ -192,7 +193,7 @@ def test_the_sweep_folder_is_given_with_out_or_the_old_outdir(tmp_path, spelling
 
 
 def test_table3_and_summary_from_rows_documented_format():
-    """Table III from gem5-style bp rows (the sweep's own row shape), as CSV and Markdown."""
+    """Table III and the printed summary from gem5-style bp rows (the sweep's own row shape)."""
     def rec(workload, runtime, bp, value):
         return ({}, schema.Record(runtime=runtime, runtime_version="", runtime_flags="", workload=workload,
                                   size="small", invocation="cold", repetition=0, phase="execute",
@@ -203,6 +204,10 @@ def test_table3_and_summary_from_rows_documented_format():
     rows = figures.table3(pairs)
     assert rows == [{"application": "2mm", "runtime": "native", "LocalBP": 22.15, "TournamentBP": 2.73},
                     {"application": "2mm", "runtime": "wasm2c", "LocalBP": 16.47}]
+    summary = figures.summary([r for _, r in pairs])
+    assert [(s["target"], s["sweep"], s["branch_mispredict_rate"]) for s in summary] == [
+        ("native", "bp=LocalBP", 0.2215), ("native", "bp=TournamentBP", 0.0273), ("wasm2c", "bp=LocalBP", 0.1647)]
+    assert {s["simulator"] for s in summary} == {"gem5"} and "22.1500" in figures.render(summary)
 
 
 # ---- gem5 (cannot run here): a fake gem5.opt that behaves as gem5's documentation says ----
@@ -364,7 +369,8 @@ def test_write_only_writes_the_configs_and_exits_0(tmp_path, fake_gem5):
               "--out", tmp_path / "sweep", "--results", tmp_path / "results")
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "sweep" / "gem5").rglob("config.py"))) == 5    # the default L1D sizes
-    assert not (tmp_path / "sweep" / "gem5" / "2mm-mini" / "native" / "l1d-8KiB" / "m5out").exists()
+    point = tmp_path / "sweep" / "gem5" / "2mm-mini" / "native" / "l1d-8KiB"
+    assert (point / "config.py").is_file() and not (point / "m5out").exists()   # written, not run
     assert "run-gem5.sh" in res.stdout
 
 
