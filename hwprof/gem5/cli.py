@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from hwprof.cli_common import fail
-from hwprof.data.paths import default_results
-from hwprof.gem5.executors import ExecutorError
-from hwprof.gem5.run import SweepResult, run_sweep
-from hwprof.gem5.tasks import SweepConfig, SweepError
+
+if TYPE_CHECKING:
+    from hwprof.gem5.run import SweepResult
+    from hwprof.gem5.tasks import SweepConfig
 
 
 def _split(items: list[str]) -> tuple[str, ...]:
@@ -98,6 +98,9 @@ def gem5_sweep(
 
     Points run in parallel, each in its own folder; each is stored as it ends and never run twice.
     """
+    from hwprof.data.paths import default_results
+    from hwprof.gem5.tasks import SweepConfig   # here, not above: every hwprof command imports this module
+
     if bool(cache) == bp:
         fail("choose one sweep: --cache l1i, --cache l1d or --bp")
     if cache and cache not in ("l1i", "l1d"):
@@ -121,6 +124,10 @@ def gem5_sweep(
 
 def _run(config: SweepConfig, bar: ProgressBar) -> SweepResult:
     """run_sweep with its progress bar; its errors and a Ctrl-C as one line."""
+    from hwprof.gem5.executors import ExecutorError
+    from hwprof.gem5.run import run_sweep
+    from hwprof.gem5.tasks import SweepError
+
     try:
         return run_sweep(config, progress=bar)
     except (SweepError, ExecutorError) as exc:
