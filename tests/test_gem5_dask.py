@@ -63,7 +63,7 @@ def test_executor_dask_without_a_scheduler_starts_and_stops_its_own_local_cluste
     app.command("noop", hidden=True)(lambda: None)
     res = CliRunner().invoke(app, ["gem5-sweep", "--cache", "l1i", "--simulator", "cachegrind", "8KiB", "-w", "2mm",
                                    "-s", "mini", "-t", "native", "--executor", "dask", "-j", "1", "--json",
-                                   "--outdir", str(tmp_path / "sweep"), "--results", str(tmp_path / "results")])
+                                   "--out", str(tmp_path / "sweep"), "--results", str(tmp_path / "results")])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["ran"] == 1 and [r["sweep"] for r in doc["rows"]] == ["l1i_size=8KiB"]

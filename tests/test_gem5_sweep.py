@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import hwprof
 from hwprof.data import schema
-from hwprof.gem5 import figures, sweep
+from hwprof.gem5 import figures, records, sweep
 from hwprof.gem5.cli import gem5_sweep
 from hwprof.gem5.sweep import SweepConfig, SweepError, plan, run_sweep
 
@@ -87,9 +87,12 @@ def test_cachegrind_rows_are_tidy_labelled_and_one_run_file_per_point(l1i_sweep)
     assert Path(prov["config_path"]).name == "point.json" and Path(prov["config_path"]).exists()
     assert prov["machine"] and prov["sweep_kind"] == "l1i"
     size = prov["point"]["l1i_size"]
+    assert doc["records"]                                 # (the two below hold for no rows at all)
     assert all(f"--I1={figures.size_value(size)},8,64" in r["runtime_flags"] for r in doc["records"])
     assert all(r["sweep"] == f"l1i_size={size}" for r in doc["records"])
     assert [e.status for e in events].count("ok") == 4 and events[-1].done == events[-1].total == 4
+    # Each point is stored once, in the results store: its process's own collect left nothing behind.
+    assert {p.name for p in Path(config.outdir).rglob("*.json")} == {"point.json", "done.json"}
 
 
 def test_cachegrind_sweep_resumes_and_a_rerun_point_is_identical(l1i_sweep):
@@ -126,7 +129,7 @@ def test_fig11_is_self_contained_html_with_one_line_per_target(l1i_sweep):
 def test_cli_cachegrind_sweep_prints_a_table_and_json(l1i_sweep):
     config = l1i_sweep[0]
     args = ["--cache", "l1i", "--simulator", "cachegrind", "--sizes", ",".join(SIZES), "-w", "2mm", "-s", "mini",
-            "-t", "native", "--outdir", config.outdir, "--results", config.results]
+            "-t", "native", "--outdir", config.outdir, "--results", config.results]     # the old spelling
     res = cli(*args)
     assert res.exit_code == 0, res.output
     assert "0 point(s) run, 4 already done" in res.stdout
@@ -138,14 +141,14 @@ def test_cli_cachegrind_sweep_prints_a_table_and_json(l1i_sweep):
 
 def test_cli_one_point_argument_runs_only_that_point(tmp_path):
     res = cli("--cache", "l1d", "--simulator", "cachegrind", "2KiB", "-w", "2mm", "-s", "mini", "-t", "native",
-              "--outdir", tmp_path / "sweep", "--results", tmp_path / "results", "--json", "-j", "1")
+              "--out", tmp_path / "sweep", "--results", tmp_path / "results", "--json", "-j", "1")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [r["sweep"] for r in doc["rows"]] == ["l1d_size=2KiB"] and doc["ran"] == 1
 
 
 def test_bp_sweep_under_cachegrind_says_it_needs_gem5(tmp_path):
-    res = cli("--bp", "--simulator", "cachegrind", "--outdir", tmp_path, "--results", tmp_path / "r")
+    res = cli("--bp", "--simulator", "cachegrind", "--out", tmp_path, "--results", tmp_path / "r")
     assert res.exit_code == 2
     assert res.stderr.strip().count("\n") == 0 and "branch-predictor sweeps need gem5" in res.stderr
 
@@ -164,7 +167,7 @@ def test_bp_sweep_under_cachegrind_says_it_needs_gem5(tmp_path):
     (("--cache", "l1i", "--gem5", "/no/such/gem5.opt"), "no such executable"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, message):
-    res = cli(*args, "--outdir", tmp_path / "sweep", "--results", tmp_path / "results")
+    res = cli(*args, "--out", tmp_path / "sweep", "--results", tmp_path / "results")
     assert res.exit_code == 2, res.output
     assert message in res.stderr and res.stderr.strip().count("\n") == 0, res.stderr
 
@@ -173,21 +176,38 @@ def test_gem5_sweep_has_help_text():
     res = cli("--help")
     assert res.exit_code == 0
     for option in ("--cache", "--bp", "--simulator", "--gem5", "--checkpoint", "--executor", "--scheduler",
-                   "--write-only", "--json"):
+                   "--write-only", "--json", "--out", "--results"):
         assert option in res.stdout
+    assert "--outdir" not in res.stdout                  # the old spelling still works, unlisted
+
+
+@pytest.mark.parametrize("spelling", ["--out", "-o", "--outdir"])
+def test_the_sweep_folder_is_given_with_out_or_the_old_outdir(tmp_path, spelling):
+    res = cli("--cache", "l1d", "--simulator", "cachegrind", "--sizes", "8KiB", "-w", "2mm", "-s", "mini", "-t",
+              "native", "--write-only", spelling, tmp_path / "sweep", "--results", tmp_path / "results")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sweep" / "cachegrind" / "2mm-mini" / "native" / "l1d-8KiB" / "point.json").is_file()
+    assert f"written under {tmp_path / 'sweep' / 'cachegrind'}" in res.stdout
+    assert not (tmp_path / "gem5-sweep").exists()         # not the default folder beside the results
     assert gem5_sweep.__doc__ and "Fig. 11" in gem5_sweep.__doc__
 
 
 def test_table3_and_summary_from_rows_documented_format():
-    """Table III from gem5-style bp rows (the sweep's own row shape), as CSV and Markdown."""
+    """Table III and the printed summary from gem5-style bp rows (the sweep's own row shape)."""
     def rec(workload, runtime, bp, value):
-        return ({}, schema.Record(runtime, "", "", workload, "small", "cold", 0, "execute", "branch_mispredict_rate",
-                                  schema.METRIC, value, "ratio", backend="gem5", sweep=f"bp={bp}"))
+        return ({}, schema.Record(runtime=runtime, runtime_version="", runtime_flags="", workload=workload,
+                                  size="small", invocation="cold", repetition=0, phase="execute",
+                                  name="branch_mispredict_rate", kind=schema.METRIC, value=value, unit="ratio",
+                                  backend="gem5", sweep=f"bp={bp}"))
     pairs = [rec("2mm", "native", "LocalBP", 0.2215), rec("2mm", "native", "TournamentBP", 0.0273),
              rec("2mm", "wasm2c", "LocalBP", 0.1647)]
     rows = figures.table3(pairs)
     assert rows == [{"application": "2mm", "runtime": "native", "LocalBP": 22.15, "TournamentBP": 2.73},
                     {"application": "2mm", "runtime": "wasm2c", "LocalBP": 16.47}]
+    summary = figures.summary([r for _, r in pairs])
+    assert [(s["target"], s["sweep"], s["branch_mispredict_rate"]) for s in summary] == [
+        ("native", "bp=LocalBP", 0.2215), ("native", "bp=TournamentBP", 0.0273), ("wasm2c", "bp=LocalBP", 0.1647)]
+    assert {s["simulator"] for s in summary} == {"gem5"} and "22.1500" in figures.render(summary)
 
 
 # ---- gem5 (cannot run here): a fake gem5.opt that behaves as gem5's documentation says ----
@@ -272,6 +292,18 @@ def test_gem5_sweep_runs_every_point_and_reads_its_stats_documented_format(tmp_p
     assert len((task.folder / "calls.log").read_text().splitlines()) == calls == 1
 
 
+def test_a_sweep_reads_each_stored_point_at_most_once_documented_format(tmp_path, fake_gem5, monkeypatch):
+    reads = []
+    real = records.read_run
+    monkeypatch.setattr(records, "read_run", lambda path: reads.append(Path(path)) or real(path))
+    config = gem5_config(tmp_path, fake_gem5, targets=("native",))
+    first = run_sweep(config)
+    assert first.ran == 3 and len(first.records) == 3 * 12 and reads == []    # stored now: not read back
+    again = run_sweep(config)
+    assert again.resumed == 3 and sorted(reads) == sorted(first.run_files)     # each resumed point read once
+    assert comparable(again.records) == comparable(first.records)
+
+
 def test_gem5_checkpoint_is_taken_once_and_restored_at_every_point_documented_format(tmp_path, fake_gem5):
     config = gem5_config(tmp_path, fake_gem5, targets=("native",), checkpoint=True)
     result = run_sweep(config)
@@ -293,7 +325,7 @@ def test_a_failing_gem5_point_is_one_line_and_the_others_are_kept_documented_for
                                                                                      monkeypatch):
     monkeypatch.setenv("FAKE_GEM5_FAIL", "l1i-16KiB")
     args = ["--cache", "l1i", "--sizes", "8KiB,16KiB", "-w", "2mm", "-s", "mini", "-t", "native", "--gem5",
-            fake_gem5, "--outdir", tmp_path / "sweep", "--results", tmp_path / "results"]
+            fake_gem5, "--out", tmp_path / "sweep", "--results", tmp_path / "results"]
     res = cli(*args)
     assert res.exit_code == 1
     assert res.stderr.strip().splitlines()[-1] == ("hwprof: error: 1 of 2 point(s) failed; first: 2mm/native "
@@ -318,7 +350,7 @@ def test_a_gem5_point_past_its_timeout_is_killed_documented_format(tmp_path, fak
 def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = ["--bp", "-w", "2mm", "-s", "mini", "--outdir", tmp_path / "sweep", "--results", tmp_path / "results"]
+    args = ["--bp", "-w", "2mm", "-s", "mini", "--out", tmp_path / "sweep", "--results", tmp_path / "results"]
     res = cli(*args, env={"PATH": f"{empty}:/usr/bin:/bin"})
     assert res.exit_code == 1
     assert res.stderr.strip().count("\n") == 0 and "gem5 is not installed" in res.stderr
@@ -334,10 +366,11 @@ def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_
 
 def test_write_only_writes_the_configs_and_exits_0(tmp_path, fake_gem5):
     res = cli("--cache", "l1d", "-w", "2mm", "-s", "mini", "-t", "native", "--write-only", "--gem5", fake_gem5,
-              "--outdir", tmp_path / "sweep", "--results", tmp_path / "results")
+              "--out", tmp_path / "sweep", "--results", tmp_path / "results")
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "sweep" / "gem5").rglob("config.py"))) == 5    # the default L1D sizes
-    assert not (tmp_path / "sweep" / "gem5" / "2mm-mini" / "native" / "l1d-8KiB" / "m5out").exists()
+    point = tmp_path / "sweep" / "gem5" / "2mm-mini" / "native" / "l1d-8KiB"
+    assert (point / "config.py").is_file() and not (point / "m5out").exists()   # written, not run
     assert "run-gem5.sh" in res.stdout
 
 
@@ -398,7 +431,10 @@ def test_a_finished_point_runs_again_when_its_configuration_changes(tmp_path):
     assert first.ran == 1 and run_sweep(config).resumed == 1
     (task,) = sweep.plan(config)
     doc = json.loads((task.folder / sweep.DONE).read_text())
+    assert doc["config_sha256"] == sweep.config_digest(task) and sweep.is_done(task, config.results)
     spec = json.loads(task.config_path.read_text())
-    spec["geometry"][1][1] = spec["geometry"][1][1].replace(",8,", ",4,")   # as if the planned D1 had changed
-    task.config_path.write_text(json.dumps(spec))
+    d1 = spec["geometry"][1][1]
+    spec["geometry"][1][1] = d1.replace(",8,", ",4,")                      # as if the planned D1 had changed
+    assert spec["geometry"][1] == ["D1", d1.replace(",8,", ",4,")] and d1.endswith(",8,64")
+    task.config_path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")   # as the plan writes it
     assert doc["config_sha256"] != sweep.config_digest(task) and not sweep.is_done(task, config.results)

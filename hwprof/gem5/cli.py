@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from hwprof.cli_common import fail
+
+if TYPE_CHECKING:
+    from hwprof.gem5.run import SweepResult
+    from hwprof.gem5.tasks import SweepConfig
 
 
 def _split(items: list[str]) -> tuple[str, ...]:
@@ -80,8 +83,9 @@ def gem5_sweep(
                                                                       "--executor dask: a LocalCluster here."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Parallel points (default: one per CPU)."),
     timeout: float = typer.Option(3600.0, "--timeout", min=1, help="Seconds one simulation may run."),
-    outdir: Optional[Path] = typer.Option(None, "--outdir", help="Sweep folder: per-point configs, m5out, figures "
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder: per-point configs, m5out, figures "
                                                                  "(default results/gem5-sweep)."),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", hidden=True, help="The old spelling of --out."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results store for the rows (default "
                                                                    "results/default)."),
     write_only: bool = typer.Option(False, "--write-only", help="Write the configurations and how to run them; "
@@ -95,52 +99,42 @@ def gem5_sweep(
     Points run in parallel, each in its own folder; each is stored as it ends and never run twice.
     """
     from hwprof.data.paths import default_results
-    from hwprof.gem5 import executors, figures
-    from hwprof.gem5.sweep import SweepConfig, SweepError, run_sweep
+    from hwprof.gem5.tasks import SweepConfig   # here, not above: every hwprof command imports this module
 
     if bool(cache) == bp:
         fail("choose one sweep: --cache l1i, --cache l1d or --bp")
     if cache and cache not in ("l1i", "l1d"):
         fail(f"--cache {cache!r}: choose l1i or l1d")
-    kind = cache or "bp"
     sizes_t, predictors_t = _split(sizes), _split(predictors)
     if point:
         sizes_t, predictors_t = ((), (point,)) if bp else ((point,), ())
     results = results or default_results()
-    config = SweepConfig(kind=kind, simulator=simulator, sizes=sizes_t, predictors=predictors_t,
+    config = SweepConfig(kind=cache or "bp", simulator=simulator, sizes=sizes_t, predictors=predictors_t,
                          workloads=_split(workloads) or ("2mm",), size=size, targets=_split(targets),
-                         outdir=outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
+                         outdir=out or outdir or results.parent / "gem5-sweep", results=results, gem5=gem5, isa=isa,
                          checkpoint=checkpoint, executor=executor, workers=jobs, scheduler=scheduler,
                          timeout=timeout, write_only=write_only,
                          fs_kernel=str(fs_kernel) if fs_kernel else None, fs_disk=str(fs_disk) if fs_disk else None,
                          fs_command=fs_command)
-    bar = ProgressBar(quiet or as_json)
+    result = _run(config, ProgressBar(quiet or as_json))
+    typer.echo(result.text(as_json))
+    if result.failure():
+        fail(result.failure(), 1)
+
+
+def _run(config: SweepConfig, bar: ProgressBar) -> SweepResult:
+    """run_sweep with its progress bar; its errors and a Ctrl-C as one line."""
+    from hwprof.gem5.executors import ExecutorError
+    from hwprof.gem5.run import run_sweep
+    from hwprof.gem5.tasks import SweepError
+
     try:
-        result = run_sweep(config, progress=bar)
-    except (SweepError, executors.ExecutorError) as exc:
+        return run_sweep(config, progress=bar)
+    except (SweepError, ExecutorError) as exc:
         bar.finish()
         fail(str(exc))
     except KeyboardInterrupt:
         bar.finish()
         fail("interrupted; finished points are stored and will not run again", 130)
-    bar.finish()
-    if result.how_to_run:
-        typer.echo(result.how_to_run)
-        if result.gem5_missing and not write_only:
-            fail("gem5 is not installed (no --gem5 and no gem5.opt on PATH): configurations written, nothing run", 1)
-        return
-    rows = figures.summary(result.records)
-    if as_json:
-        typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
-                               "outdir": str(config.outdir), "ran": result.ran, "resumed": result.resumed,
-                               "failed": [{"point": p, "error": e} for p, e in result.failed],
-                               "figures": [str(p) for p in result.figures], "rows": rows}, indent=1, default=str))
-    else:
-        sim = "gem5" if simulator == "gem5" else "cachegrind (valgrind's simulator; simulated, not measured)"
-        typer.echo(f"{kind} sweep, {sim}: {result.ran} point(s) run, {result.resumed} already done")
-        typer.echo(figures.render(rows))
-        for path in result.figures:
-            typer.echo(f"figure: {path}")
-        typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
-    if result.failed:
-        fail(f"{len(result.failed)} of {len(result.tasks)} point(s) failed; first: {result.failed[0][1]}", 1)
+    finally:
+        bar.finish()

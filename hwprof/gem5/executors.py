@@ -6,7 +6,7 @@ the order they end. The caller persists every result as it arrives, so a crash l
 On a Slurm cluster, use dask-jobqueue (pip install dask-jobqueue): start a SLURMCluster (cores=1 per
 worker job; memory for one simulation), scale it to the number of points you want at once, and give its
 scheduler's address to `hwprof gem5-sweep ... --executor dask --scheduler tcp://HOST:PORT`. The workers
-need hwprof installed (and gem5, or valgrind for --simulator cachegrind), and the sweep folder (--outdir:
+need hwprof installed (and gem5, or valgrind for --simulator cachegrind), and the sweep folder (--out:
 configurations, m5out) must be on a file system they share with the machine running the command; the
 rows come back to that machine, which writes the results store.
 """

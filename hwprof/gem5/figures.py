@@ -1,7 +1,7 @@
 """The study's Section V figures from sweep rows: Fig. 11 (L1 miss rate vs cache size) and Table III
 (misprediction rate per branch predictor), plus the short table `gem5-sweep` prints.
 
-Input is (provenance, Record) pairs of finished sweep points (hwprof.gem5.sweep.sweep_records).
+Input is (provenance, Record) pairs of finished sweep points (hwprof.gem5.records.sweep_records).
 """
 
 from __future__ import annotations
