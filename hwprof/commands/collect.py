@@ -16,11 +16,11 @@ if TYPE_CHECKING:          # the library is imported when a command runs, so tha
 
 def _size_bytes(text: str, option: str = "--memory-limit", least: int = 1 << 16,
                 least_why: str = "a limit must be at least one wasm page (64KiB)") -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    from hwprof.data.units import SizeError, parse_size
+
     try:
-        value = int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
-    except (ValueError, KeyError):
+        value = parse_size(text)
+    except SizeError:
         fail(f"{option} {text!r} is not a size (e.g. 4GiB, 512MiB)")
     if value < least:
         fail(f"{option} {text!r}: {least_why}")
@@ -133,11 +133,13 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
     from hwprof.data.paths import default_results
     from hwprof.workloads.module import FEATURES
 
-    geometry = []
-    for item in sim_cache:
-        if "=" not in item:
-            fail(f"--sim-cache {item!r} must look like I1=32768,8,64")
-        geometry.append(tuple(item.split("=", 1)))
+    from hwprof.backends import BackendError
+    from hwprof.backends.cachegrind import parse_geometry
+
+    try:
+        geometry = parse_geometry(sim_cache)
+    except BackendError as exc:
+        fail(str(exc))
     if mode not in ("cold", "warm"):
         fail(f"--mode {mode!r}: choose cold or warm")
     if stdin is not None and not stdin.is_file():
@@ -155,7 +157,7 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
         events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=int(cpu) if cpu and cpu.isdigit() else cpu, timeout=timeout,
         memory_limit=_size_bytes(memory_limit),
-        results=results or default_results(), opt_level=opt_level, sim_geometry=tuple(geometry),
+        results=results or default_results(), opt_level=opt_level, sim_geometry=geometry,
         dirs=_dirs(dirs), mode=mode, invocations=invocations,
         count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()),
         args=tuple(module_arg) + (() if invoke else tuple(args)), invoke_args=tuple(args) if invoke else (),

@@ -9,15 +9,13 @@ build. `markers="none"` builds the same program with no-op markers, which runs o
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from hwprof.data.paths import cache_dir
+from hwprof.data import buildcache
 from hwprof.runtimes import wasm2c as w2c
 from hwprof.runtimes import wasm2c_build
 from hwprof.workloads import (
@@ -74,23 +72,14 @@ def _check_toolchain(isa: str) -> None:
 
 def _cached(kind: str, name: str, size: str, isa: str, markers: str, inputs: list[Path], flags: list[str],
             make) -> Path:
-    digest = hashlib.sha256(" ".join(flags + [zig_version()]).encode())
-    for path in inputs:
-        digest.update(path.name.encode() + path.read_bytes())
-    out = cache_dir() / "gem5" / f"{name}-{size}-{kind}-{isa}-{markers}-{digest.hexdigest()[:16]}"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
+    key = buildcache.digest([" ".join(flags + [zig_version()]), *inputs])
+
+    def checked_make(tmp: Path) -> None:
         _check_toolchain(isa)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        try:
-            make(tmp)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, out)
-        out.with_name(out.name + ".json").write_text(json.dumps(
-            {"kind": kind, "isa": isa, "markers": markers, "flags": flags, "zig": zig_version()}, indent=1))
-    return out
+        make(tmp)
+
+    record = {"kind": kind, "isa": isa, "markers": markers, "flags": flags, "zig": zig_version()}
+    return buildcache.build("gem5", f"{name}-{size}-{kind}-{isa}-{markers}-{key}", checked_make, record)
 
 
 def _marker_flags(markers: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from hwprof.data.store import atomic_write_text
+from hwprof.data.units import parse_size
 from hwprof.gem5 import GEM5_VERSION
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -26,7 +27,6 @@ BLOCK_SIZE = 64
 ISAS = {"x86": "X86", "x86_64": "X86", "arm": "ARM", "aarch64": "ARM", "arm64": "ARM"}
 # gem5's memory sizes (m5.util.convert.toMemorySize): binary multiples, "k" = "Ki" = 1024, no "K".
 _SIZE = re.compile(r"(\d+)(k|Ki|M|Mi|G|Gi)?B")
-_MULTIPLE = {None: 1, "k": 1 << 10, "Ki": 1 << 10, "M": 1 << 20, "Mi": 1 << 20, "G": 1 << 30, "Gi": 1 << 30}
 
 
 class ConfigError(Exception):
@@ -38,7 +38,7 @@ def size_bytes(text: str) -> int:
     found = _SIZE.fullmatch(str(text))
     if not found or int(found.group(1)) == 0:
         raise ConfigError(f"bad size {text!r}: gem5 writes sizes like 32kB, 32KiB or 1MiB (not 32KB)")
-    return int(found.group(1)) * _MULTIPLE[found.group(2)]
+    return parse_size(text)        # gem5's spelling checked above; the bytes from the one size parser
 
 
 def _power_of_two(n: int) -> bool:

@@ -10,12 +10,12 @@ import csv
 from pathlib import Path
 
 from hwprof.data import schema
+from hwprof.data.units import SizeError, parse_size
 
 # The axis of each Fig. 11 panel: (sweep key, metric, panel title).
 PANELS = (("l1i_size", "l1i_miss_rate", "(a) L1 I-cache"), ("l1d_size", "l1d_miss_rate", "(b) L1 D-cache"))
 BRANCH_METRICS = ("branch_mispredict_rate", "branch_miss_rate")   # gem5's name, cachegrind's name
 SUMMARY_METRICS = ("l1i_miss_rate", "l1d_miss_rate", "branch_mispredict_rate", "ipc")
-_UNITS = {"k": 1 << 10, "m": 1 << 20}
 
 
 def setting(sweep: str) -> dict[str, str]:
@@ -25,10 +25,9 @@ def setting(sweep: str) -> dict[str, str]:
 
 def size_value(text: str) -> int:
     """16KiB -> 16384 (for ordering and a log axis); 0 when not a size."""
-    t = text.strip().lower().removesuffix("b").removesuffix("i")
     try:
-        return int(t[:-1]) * _UNITS[t[-1]] if t and t[-1] in _UNITS else int(t)
-    except (ValueError, KeyError):
+        return parse_size(text)
+    except SizeError:
         return 0
 
 

@@ -31,10 +31,10 @@ def point_record(task: Task, *, name: str, kind: str, value: float | None, unit:
                  flags: str = "", boundary: str = "", note: str = "") -> Record:
     """One row of a sweep point (its workload, size and target, the execute phase, the point's setting): every
     Record the sweep writes itself is built here, by keyword."""
-    return Record(runtime=task.target, runtime_version="", runtime_flags=flags, workload=task.workload,
-                  size=task.size, invocation="cold", repetition=0, phase="execute", name=name, kind=kind,
-                  value=value, unit=unit, status=status, backend=backend, boundary=boundary, note=note,
-                  sweep=task.point.setting())
+    identity = schema.Identity(runtime=task.target, runtime_flags=flags, workload=task.workload, size=task.size,
+                               backend=backend, sweep=task.point.setting())
+    return identity.record(repetition=0, phase="execute", name=name, kind=kind, value=value, unit=unit,
+                           status=status, boundary=boundary, note=note)
 
 
 def gem5_records(task: Task, derived: dict) -> list[Record]:
