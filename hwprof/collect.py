@@ -38,7 +38,7 @@ class CollectResult:
 
 
 # What refuses a plan, each with the one line that says why.
-PLAN_ERRORS = (backends.BackendError, runtimes.RuntimeError_, workloads.WorkloadError, ModuleError, SandboxError,
+PLAN_ERRORS = (backends.BackendError, runtimes.RuntimeTargetError, workloads.WorkloadError, ModuleError, SandboxError,
                events.EventMapError, pinning.PinningError)
 
 
@@ -87,7 +87,7 @@ def collect(config: CollectConfig, progress: Callable[[str], None] | None = None
         except CollectError as exc:
             state, failure = "failed", str(exc)
             raise
-        except (backends.BackendError, runtimes.RuntimeError_, OSError, ValueError) as exc:
+        except (backends.BackendError, runtimes.RuntimeTargetError, OSError, ValueError) as exc:
             # A backend that could not read its output, a full scratch folder, a host's unreadable report: one line.
             state, failure = "failed", one_line(exc)
             raise CollectError(f"{plan.workload.name} under {plan.runtime.name}: {failure}") from None

@@ -52,7 +52,7 @@ def runtime_report() -> dict[str, str]:
     for name in runtimes.names():
         try:
             found[name] = runtimes.get(name).probe()
-        except runtimes.RuntimeError_ as exc:
+        except runtimes.RuntimeTargetError as exc:
             found[name] = f"not available: {exc}"
     return found
 

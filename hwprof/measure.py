@@ -158,7 +158,7 @@ def _note_dropped_output(plan: Plan, records: list[Record], pin: dict, output) -
 
 def _job(plan: Plan, one_pass: Pass, workdir: Path, prepared: Prepared | None) -> Job:
     c = plan.config
-    return Job(plan.workload.wasm, workdir, plan.cpu, one_pass.stop_after, args=plan.workload.args + plan.inputs.args,
+    return Job(plan.workload.program, workdir, plan.cpu, one_pass.stop_after, args=plan.workload.args + plan.inputs.args,
                dirs=plan.inputs.dirs, memory_limit=c.memory_limit, mode=c.mode, invocations=plan.invocations,
                prepared=prepared, inputs=plan.inputs, features=plan.features)
 
@@ -267,7 +267,7 @@ def _check(plan: Plan, outcome: Outcome) -> tuple[dict, str | None]:
         pin["invoke_results"] = [module.canonical_results(r, plan.inputs.invoke_returns) for r in outcome.results]
     expected = plan.workload.expected
     if expected and pin["checksum"] != expected:
-        if plan.backend.simulated and plan.runtime.target == "native" and _close(pin["checksum"], expected):
+        if plan.backend.simulated and plan.runtime.flavour == "native" and _close(pin["checksum"], expected):
             # Valgrind runs x87 code at 64-bit precision and musl's printf formats through x87
             # long doubles: the value is right, its last printed digit is not.
             pin["checksum_note"] = f"printed {pin['checksum']} under valgrind; equal to {expected} within 1e-14"

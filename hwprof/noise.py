@@ -156,7 +156,7 @@ def sources(cpu: int, settle_s: float = 0.2) -> list[dict]:
                       "fix": "keep the sibling idle (hwprof collect --cpu on a core without a busy sibling) or "
                              "echo off > /sys/devices/system/cpu/smt/control"})
     isolated, nohz = _read(SYS_CPU / "isolated"), _read(SYS_CPU / "nohz_full")
-    if str(cpu) not in _cpulist(isolated):
+    if cpu not in _cpulist(isolated):
         found.append({"source": "CPU isolation", "state": f"CPU {cpu} is not isolated (isolcpus: {isolated or 'none'}, "
                                                           f"nohz_full: {nohz or 'none'}): other tasks and the timer tick "
                                                           "run on it",

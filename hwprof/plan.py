@@ -97,7 +97,7 @@ class Plan:
         prov.update({"cpu_index": self.cpu, "event_map": self.emap.name, "core_pmu": core_pmu_of(self.cpu) or "",
                      "backend": self.backend.name, "backend_version": self.probe.version,
                      "runtime": self.runtime.name, "runtime_version": self.runtime_version,
-                     "runtime_flags": self.flags, "workload": self.workload.name, "wasm": str(self.workload.wasm),
+                     "runtime_flags": self.flags, "workload": self.workload.name, "wasm": str(self.workload.program),
                      "size": self.workload.size, "mode": c.mode, "passes": len(self.ahead_passes) + len(self.passes),
                      "inputs": self.inputs.to_dict(), "input": self.inputs.label(),
                      "wasm_features": list(self.features), "memory_limit": c.memory_limit, "timeout_s": c.timeout,
@@ -114,7 +114,7 @@ def make(config: CollectConfig) -> Plan:
     runtime = runtimes.get(config.runtime, opt_level=config.opt_level)
     version = runtime.probe()
     if config.mode not in runtime.modes:
-        raise runtimes.RuntimeError_(f"{runtime.name} has no {config.mode} mode (it has: {', '.join(runtime.modes)})")
+        raise runtimes.RuntimeTargetError(f"{runtime.name} has no {config.mode} mode (it has: {', '.join(runtime.modes)})")
     workload = _workload(config, runtime)
     notes: list[str] = []
     inputs, features, markers = _inputs(config, runtime, workload, notes)
@@ -156,28 +156,28 @@ def _metrics(config: CollectConfig, emap: events.EventMap, backend):
 
 
 def _workload(config: CollectConfig, runtime) -> workloads.Workload:
-    target = runtime.target
-    if target == "wasm":
+    flavour = runtime.flavour
+    if flavour == "wasm":
         return workloads.resolve(config.workload, config.size)
     if config.workload.endswith(".wasm") or os.sep in config.workload:
-        if target == "wasm-wasi-markers":
+        if flavour == "wasm-wasi-markers":
             return workloads.from_path(config.workload)   # a user's module: markers only if it has them
         raise workloads.WorkloadError(f"the {runtime.name} target runs bundled workloads only (it needs "
                                       "their C source), not a .wasm file")
-    return workloads.build(config.workload, config.size, target=target)
+    return workloads.build(config.workload, config.size, flavour=flavour)
 
 
 def _inputs(c: CollectConfig, runtime, workload, notes: list[str]) -> tuple[runtimes.Inputs, tuple[str, ...], bool]:
     """The user's inputs checked against the module and the target; the proposals to enable; markers?"""
     inputs = runtimes.Inputs(args=tuple(c.args), env=tuple(c.env), stdin=c.stdin, invoke=c.invoke,
                              unknown_imports=c.unknown_imports, dirs=tuple(c.dirs))
-    if workload.target == "native":
+    if workload.flavour == "native":
         if c.features:
-            raise runtimes.RuntimeError_("the native target runs the workload's C build: it has no wasm "
+            raise runtimes.RuntimeTargetError("the native target runs the workload's C build: it has no wasm "
                                          "proposals to enable")
         runtimes.check_inputs(runtime, inputs, ())
         return inputs, (), True
-    info = module.read(workload.wasm)
+    info = module.read(workload.program)
     if info.uses_wasi and info.exports.get("memory") != "memory":
         # WASI reads and writes the module's memory through its `memory` export; wasm2c's host would run
         # such a module anyway and every other target refuses it: refused here, for every target alike.
@@ -189,7 +189,7 @@ def _inputs(c: CollectConfig, runtime, workload, notes: list[str]) -> tuple[runt
                                      invoke_returns=info.signatures[c.invoke].results)
     elif c.invoke_args:
         raise module.ModuleError("arguments for --invoke were given without --invoke EXPORT")
-    needed, problem = module.required_features(workload.wasm)
+    needed, problem = module.required_features(workload.program)
     if problem:
         notes.append(f"{workload.name} does not validate with every proposal Wasmtime knows enabled "
                      f"({problem}); the proposals it needs are unknown, the target's compile will tell")
@@ -208,10 +208,10 @@ def _inputs(c: CollectConfig, runtime, workload, notes: list[str]) -> tuple[runt
 
 def _check_memory_limit(limit: int, features: tuple[str, ...]) -> None:
     if limit < WASM_PAGE:
-        raise runtimes.RuntimeError_(f"a memory limit of {limit} bytes is less than one wasm page (64 KiB); "
+        raise runtimes.RuntimeTargetError(f"a memory limit of {limit} bytes is less than one wasm page (64 KiB); "
                                      "there is no 'no limit'")
     if limit > WASM32_MAX_MEMORY and "memory64" not in features:
-        raise runtimes.RuntimeError_(f"--memory-limit {limit / (1 << 30):g} GiB is more than a wasm32 memory can "
+        raise runtimes.RuntimeTargetError(f"--memory-limit {limit / (1 << 30):g} GiB is more than a wasm32 memory can "
                                      "hold (4 GiB); only a memory64 module can use more")
 
 
@@ -229,7 +229,7 @@ def _phases(runtime, backend, workload, inputs, markers: bool, notes: list[str])
         notes.append(f"{workload.name} has no bench.start/bench.end markers and {runtime.name} is a command-line "
                      "runtime: the whole process (start-up and execution) is one phase, 'total'")
     if phase_names.STARTUP in run_phases and inputs.stdin is not None:
-        raise runtimes.RuntimeError_(f"the {runtime.name} target cannot take --stdin for a module with markers: "
+        raise runtimes.RuntimeTargetError(f"the {runtime.name} target cannot take --stdin for a module with markers: "
                                      "the relay answers the markers on the runtime's standard input")
     return run_phases
 
@@ -243,7 +243,7 @@ def _counted(runtime, run_phases: tuple[str, ...], wanted: tuple[str, ...]) -> t
         return run_phases       # a whole-process run has one phase: it is what gets counted
     unknown = [p for p in wanted if p not in run_phases]
     if unknown:
-        raise runtimes.RuntimeError_(f"{runtime.name} has no phase {', '.join(unknown)} (it has: "
+        raise runtimes.RuntimeTargetError(f"{runtime.name} has no phase {', '.join(unknown)} (it has: "
                                      f"{', '.join(run_phases)})")
     return tuple(p for p in run_phases if p in wanted or p == run_phases[-1])
 

@@ -37,7 +37,7 @@ def installed() -> list[str]:
         try:
             runtimes.get(name).probe()
             found.append(name)
-        except runtimes.RuntimeError_:
+        except runtimes.RuntimeTargetError:
             pass
     return found
 

@@ -44,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.names or sorted(cat):
             size = workloads.default_size(cat[name])
-            native = workloads.build(name, size, target="native")
+            native = workloads.build(name, size, flavour="native")
             try:
                 n = native_seconds(native, args.repetitions)
                 w = wasmtime_seconds(name, size, args.repetitions, Path(tmp))

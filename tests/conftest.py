@@ -37,7 +37,7 @@ def wasm_2mm_mini() -> Path:
     """2mm at MINI, built by the real zig toolchain (cached between runs)."""
     from hwprof import workloads
 
-    return workloads.build("2mm", "mini").wasm
+    return workloads.build("2mm", "mini").program
 
 
 def _wat(tmp: Path, name: str, text: str) -> Path:

@@ -10,7 +10,7 @@ import hwprof
 from hwprof.backends import BackendError
 from hwprof.backends.perf import parse_stat_csv
 from hwprof.backends.cachegrind import check_geometry
-from hwprof.collect import CollectConfig, collect
+from hwprof.collect import CollectConfig, CollectError, collect
 from hwprof.data import schema
 from hwprof.runtimes import Job
 from hwprof.runtimes.wasmtime import WasmtimeRuntime
@@ -130,7 +130,7 @@ def test_counting_only_execute_keeps_every_phase_time_in_one_process(wasm_2mm_mi
     assert ("execute", "begin") in marks and ("execute", "end") in marks
     seconds = [s for _, _, s in process["marks"]]
     assert seconds == sorted(seconds) and process["spawn_s"] == 0 < seconds[0] < process["end_s"]
-    with pytest.raises(Exception, match="no phase link"):
+    with pytest.raises(CollectError, match="no phase link"):
         collect(CollectConfig(str(wasm_2mm_mini), results=store, repetitions=1, count_phases=("link",)))
 
 

@@ -21,12 +21,12 @@ LENET5 = [(6, 1, 5, 5), (16, 6, 5, 5), (120, 400, 1, 1), (84, 120, 1, 1), (10, 8
 @pytest.fixture(scope="module")
 def builds():
     """The wasm and native builds at the default size (one artefact per target serves both sizes)."""
-    return {t: workloads.build("lenet", "default", target=t) for t in ("wasm", "native")}
+    return {t: workloads.build("lenet", "default", flavour=t) for t in ("wasm", "native")}
 
 
 def run_wasm(workload, args, tmp_path) -> tuple[str, str]:
     """Run under the wasmtime package with no-op markers; return stdout and stderr."""
-    status, out, err = run_module(workload.wasm, tmp_path, args, "lenet")
+    status, out, err = run_module(workload.program, tmp_path, args, "lenet")
     assert status == 0, f"lenet exited with {status}"
     return out, err.decode()
 
@@ -80,8 +80,8 @@ def forward_float64(layers, images: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("size", ["small", "default"])
 def test_wasm_and_native_print_the_expected_checksum(builds, size, tmp_path):
-    native = workloads.build("lenet", size, target="native")
-    assert native.wasm == builds["native"].wasm and native.args == (size,)
+    native = workloads.build("lenet", size, flavour="native")
+    assert native.program == builds["native"].program and native.args == (size,)
     wasm_out, _ = run_wasm(builds["wasm"], (size,), tmp_path)
     native_out = workloads.run_native(native).stdout
     assert len(native.expected) == 16
@@ -134,5 +134,5 @@ def test_a_corrupt_weights_file_and_a_bad_size_are_refused(builds, tmp_path):
     bad.write_bytes(digits.WEIGHTS.read_bytes()[:-4])
     with pytest.raises(ValueError, match="bytes after|unpack|buffer"):
         digits.read_weights(bad)
-    done = subprocess.run([str(builds["native"].wasm), "huge"], capture_output=True, text=True)
+    done = subprocess.run([str(builds["native"].program), "huge"], capture_output=True, text=True)
     assert done.returncode == 2 and "size must be" in done.stderr

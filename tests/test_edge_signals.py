@@ -29,8 +29,8 @@ def lines(stdout: str) -> dict[str, list[str]]:
                                         for s in sizes_of(catalogue()["workload"][n])])
 def test_wasm_and_native_print_the_expected_checksum(name, size, tmp_path):
     wasm = workloads.build(name, size)
-    status, out, _ = run_wasm(wasm.wasm, tmp_path)
-    native = workloads.run_native(workloads.build(name, size, target="native"))
+    status, out, _ = run_wasm(wasm.program, tmp_path)
+    native = workloads.run_native(workloads.build(name, size, flavour="native"))
     assert status == 0 and native.returncode == 0, native.stderr
     assert checksum_of(out) == checksum_of(native.stdout) == wasm.expected != ""
 
@@ -81,7 +81,7 @@ def test_attitude_filter_tracks_the_drive_and_beats_the_gyroscope_alone(size, se
     drive = signals.drive()
     n = seconds * signals.RATE_HZ
     truth = drive["truth"][:n].astype(float)
-    status, out, err = run_wasm(workloads.build("attitude", size).wasm, tmp_path, "dump")
+    status, out, err = run_wasm(workloads.build("attitude", size).program, tmp_path, "dump")
     assert status == 0
     got = lines(out)
     est = dumped(err, "angles").reshape(n, 3)
@@ -118,7 +118,7 @@ def test_drive_is_reproducible_and_consistent():
 
 @pytest.fixture(scope="module")
 def inflate_wasm():
-    return workloads.build("inflate").wasm
+    return workloads.build("inflate").program
 
 
 def test_inflate_output_is_what_zipfile_extracts(inflate_wasm, tmp_path):

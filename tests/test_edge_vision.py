@@ -27,7 +27,7 @@ def run_wasm(path, tmp_path, args=()) -> tuple[str, bytes]:
 
 def run_native(name, size, args=()) -> tuple[str, bytes]:
     """Run the native (musl) build; return its stdout and stderr."""
-    exe = workloads.build(name, size, target="native").wasm
+    exe = workloads.build(name, size, flavour="native").program
     done = subprocess.run([str(exe), *args], capture_output=True, check=True, timeout=60)
     return done.stdout.decode(), done.stderr
 
@@ -42,7 +42,7 @@ def read_pgm(data: bytes) -> np.ndarray:
 @pytest.mark.parametrize("name, size", CASES)
 def test_wasm_and_native_print_the_expected_checksum(name, size, tmp_path):
     build = workloads.build(name, size)
-    wasm_out, _ = run_wasm(build.wasm, tmp_path)
+    wasm_out, _ = run_wasm(build.program, tmp_path)
     native_out, _ = run_native(name, size)
     assert workloads.checksum_of(wasm_out) == workloads.checksum_of(native_out) == build.expected != ""
 
@@ -58,7 +58,7 @@ def f1_within_one_pixel(found: np.ndarray, ref: np.ndarray) -> float:
 @pytest.mark.parametrize("size", ["small", "default"])
 def test_canny_edges_match_scikit_image(size, tmp_path):
     image = images.camera_images()[size]
-    _, wasm_err = run_wasm(workloads.build("canny", size).wasm, tmp_path, ["dump"])
+    _, wasm_err = run_wasm(workloads.build("canny", size).program, tmp_path, ["dump"])
     _, native_err = run_native("canny", size, ["dump"])
     assert wasm_err == native_err
     found = read_pgm(native_err).astype(bool)

@@ -18,7 +18,7 @@ from hwprof.data.store import StoreError, read_run
 from hwprof.events import EventMapError
 from hwprof.gem5.stats import StatsError
 from hwprof.gem5.stats import parse as parse_stats
-from hwprof.runtimes import RuntimeError_, cli
+from hwprof.runtimes import RuntimeTargetError, command_line
 from hwprof.workloads import module
 
 DATA = Path(__file__).parent / "data"
@@ -102,8 +102,8 @@ def test_target_files(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("targets") / "fuzz.toml"
     path.write_text(text)
     try:
-        cli.validate(path)
-    except RuntimeError_ as exc:
+        command_line.validate(path)
+    except RuntimeTargetError as exc:
         _one_line(exc)
 
 
@@ -197,6 +197,6 @@ def test_target_files_with_wrong_types(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("typed-targets") / "typed.toml"
     path.write_text(text)
     try:
-        cli.validate(path)
-    except RuntimeError_ as exc:
+        command_line.validate(path)
+    except RuntimeTargetError as exc:
         _one_line(exc)

@@ -74,6 +74,16 @@ def test_a_cpu_hog_on_the_measured_cpu_flags_the_repetition_and_it_stays(store):
     assert len(frame) and frame["disturbed"].str.contains("other tasks used").all()
 
 
+@pytest.mark.quick
+def test_an_isolated_cpu_is_not_reported_as_a_noise_source(tmp_path, monkeypatch):
+    """On a machine without isolcpus the doctor test above cannot tell; a stand-in sysfs can (it once compared a
+    CPU's number as text with a set of numbers, so every CPU was reported as not isolated)."""
+    (tmp_path / "isolated").write_text("0-1,3\n")
+    monkeypatch.setattr(noise, "SYS_CPU", tmp_path)
+    assert "CPU isolation" not in {n["source"] for n in noise.sources(3, settle_s=0)}
+    assert "CPU isolation" in {n["source"] for n in noise.sources(2, settle_s=0)}
+
+
 def test_doctor_lists_noise_sources_with_a_fix_each():
     res = CliRunner().invoke(app, ["doctor", "--json"])
     assert res.exit_code == 0, res.output

@@ -24,8 +24,18 @@ def test_a_plan_is_frozen_and_declares_the_ahead_of_time_work_without_doing_it(t
     assert not list(tmp_path.iterdir())          # planning wrote nothing: no store, no artefact
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.cpu = 0
-    prov = plan.provenance()
-    assert prov["passes"] == len(plan.ahead_passes) + len(plan.passes) and prov["runtime"] == "wasmtime-aot"
+    assert plan.provenance()["runtime"] == "wasmtime-aot"
+
+
+def test_the_passes_a_plan_states_are_the_processes_a_repetition_runs(tmp_path):
+    plan = planning.make(CollectConfig("2mm", runtime="wasmtime-aot", size="mini", events=("task_clock",),
+                                       count_phases=("execute",), results=tmp_path))
+    with Session(plan.cpu) as session:
+        done, prov, seconds = session.run(plan, 0, plan.provenance())
+    assert done.failure is None and seconds > 0
+    assert len(done.timeline) == prov["passes"] >= 2         # the ahead-of-time compile, then the run
+    assert done.timeline[0]["phases"] == [phases.COMPILE] and phases.EXECUTE in done.timeline[-1]["phases"]
+    assert {r.phase for r in done.records} == {phases.AOT_COMPILE, *phases.HOSTED}
 
 
 def test_a_plan_without_ahead_of_time_work_has_no_such_passes(tmp_path):

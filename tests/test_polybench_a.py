@@ -24,7 +24,7 @@ def run_wasm(path, tmp_path, args: tuple[str, ...] = ()) -> tuple[str, str]:
 
 def native_checksum(name: str, size: str) -> str:
     """The checksum a native (musl) build prints."""
-    done = workloads.run_native(workloads.build(name, size, target="native"))
+    done = workloads.run_native(workloads.build(name, size, flavour="native"))
     assert done.returncode == 0, done.stderr
     return workloads.checksum_of(done.stdout)
 
@@ -70,7 +70,7 @@ def ref_gemver(n=40, alpha=1.5, beta=1.2):
 @pytest.mark.parametrize("size", ["mini", "small"])
 @pytest.mark.parametrize("name", KERNELS)
 def test_wasm_native_and_catalogue_agree(name, size, tmp_path):
-    out, _ = run_wasm(workloads.build(name, size).wasm, tmp_path)
+    out, _ = run_wasm(workloads.build(name, size).program, tmp_path)
     wasm = workloads.checksum_of(out)
     assert wasm and wasm == native_checksum(name, size)
     assert wasm == workloads.catalogue()["workload"][name]["expected"][size]
@@ -84,7 +84,7 @@ def test_close_to_numpy_at_mini(name, reference):
 
 @pytest.mark.parametrize("name, arrays", [("bicg", {"s": 38, "q": 42}), ("doitgen", {"A": 10 * 8 * 12})])
 def test_dump_names_the_live_out_arrays(name, arrays, tmp_path):
-    _, err = run_wasm(workloads.build(name, "mini").wasm, tmp_path, ("dump",))
+    _, err = run_wasm(workloads.build(name, "mini").program, tmp_path, ("dump",))
     assert err.startswith("==BEGIN DUMP_ARRAYS==\n")
     assert err.rstrip("\n").endswith("==END   DUMP_ARRAYS==")
     dumped = re.findall(r"begin dump: (\S+)\n(.*?)\nend   dump: (\S+)", err, re.S)

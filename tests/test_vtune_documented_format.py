@@ -202,7 +202,7 @@ def test_pass_counts_one_phase_documented_format(tmp_path):
     (tmp_path / STATUS).write_text("scoped\n")
     launch = backend.prepare(["host"], passes[0], tmp_path)
     assert {c.phase for c in backend.read(launch, passes[0])} == {"compile"}
-    with pytest.raises(BackendError):
+    with pytest.raises(BackendError, match="one phase"):
         backend.prepare(["host"], Pass(("compile", "execute"), (INST,), "execute"), tmp_path)
 
 

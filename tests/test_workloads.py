@@ -16,7 +16,7 @@ from hwprof.workloads import HERE, WorkloadError
 
 def run_wasm_output(workload, tmp_path, args=()) -> str:
     """Run a built workload under the wasmtime package with no-op markers; return its stdout."""
-    status, out, _ = run_module(workload.wasm, tmp_path, (*workload.args, *args), workload.name)
+    status, out, _ = run_module(workload.program, tmp_path, (*workload.args, *args), workload.name)
     assert status == 0, f"{workload.name} exited with {status}"
     return out
 
@@ -71,22 +71,22 @@ def ref_atax(m=38, n=42):
 
 @pytest.mark.parametrize("name, reference", [("2mm", ref_2mm), ("gemm", ref_gemm), ("atax", ref_atax)])
 def test_same_checksum_natively_and_under_wasmtime_and_close_to_numpy(name, reference, tmp_path):
-    wasm = run_wasm(workloads.build(name, "mini").wasm, tmp_path)
+    wasm = run_wasm(workloads.build(name, "mini").program, tmp_path)
     assert wasm == run_native(name, tmp_path)
     assert wasm == pytest.approx(reference(), rel=1e-12)
 
 
 def test_builds_are_reproducible(tmp_path, monkeypatch):
-    first = workloads.build("atax", "mini").wasm.read_bytes()
+    first = workloads.build("atax", "mini").program.read_bytes()
     monkeypatch.setenv("HWPROF_CACHE", str(tmp_path))
     again = workloads.build("atax", "mini")
-    assert str(again.wasm).startswith(str(tmp_path))
-    assert again.wasm.read_bytes() == first
+    assert str(again.program).startswith(str(tmp_path))
+    assert again.program.read_bytes() == first
     assert "-DMINI_DATASET" in again.flags and "-O2" in again.flags
 
 
 def test_sizes_change_the_problem():
-    mini, small = (workloads.build("gemm", s).wasm.read_bytes() for s in ("mini", "small"))
+    mini, small = (workloads.build("gemm", s).program.read_bytes() for s in ("mini", "small"))
     assert mini != small
 
 

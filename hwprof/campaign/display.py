@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hwprof.analysis.table import fmt
-from hwprof.campaign.runner import CampaignResult, Progress
+from hwprof.campaign.runner import CampaignResult, CampaignProgress
 
 
 def duration(seconds: float | None) -> str:
@@ -18,7 +18,7 @@ def duration(seconds: float | None) -> str:
     return f"{seconds:.1f}s"
 
 
-def progress_line(p: Progress, width: int = 24) -> str:
+def progress_line(p: CampaignProgress, width: int = 24) -> str:
     """[#######.....] 45/120 runs, 3/9 cells done, 1m05s elapsed, ETA 2m10s: <last cell>."""
     share = min(1.0, p.runs_done / p.runs_expected) if p.runs_expected else 1.0
     bar = "#" * int(share * width) + "." * (width - int(share * width))

@@ -26,7 +26,7 @@ from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, read_run, stamp
-from hwprof.runtimes import RuntimeError_
+from hwprof.runtimes import RuntimeTargetError
 from hwprof.plan import Plan
 from hwprof.sandbox import SandboxError
 from hwprof.session import Session
@@ -80,7 +80,7 @@ class CellState:
 
 
 @dataclass(frozen=True)
-class Progress:
+class CampaignProgress:
     """Where a running campaign stands, after each run."""
 
     runs_done: int
@@ -117,7 +117,7 @@ def stopping_value(records: list[Record]) -> float | None:
     return None
 
 
-def _error_row(cell: Cell, message: str) -> Record:
+def _cell_error_record(cell: Cell, message: str) -> Record:
     c = cell.config
     identity = schema.Identity(runtime=c.runtime, workload=c.workload, size=c.size or "", invocation=c.mode,
                                backend=c.backend)
@@ -234,7 +234,7 @@ class _Open:
 
 
 def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
-                 progress: Callable[[Progress], None] | None = None) -> CampaignResult:
+                 progress: Callable[[CampaignProgress], None] | None = None) -> CampaignResult:
     """Run (or resume) a campaign until every cell has converged, hit its maximum or failed."""
     root = Path(results)
     if resume and not (root / MANIFEST).exists():
@@ -258,7 +258,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 _step(run, st)
                 if progress:
                     expected, eta = _eta(run.states)
-                    progress(Progress(sum(len(s.values) + bool(s.failure) for s in run.states.values()), expected,
+                    progress(CampaignProgress(sum(len(s.values) + bool(s.failure) for s in run.states.values()), expected,
                                       sum(1 for s in run.states.values() if s.stop()), len(run.states),
                                       time.monotonic() - started, eta, st.cell.key))
             state = "complete"
@@ -301,7 +301,7 @@ def _step(run: _Open, st: CellState) -> None:
         return                   # it failed to start; _open recorded why
     try:
         done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.values), prov)
-    except (SandboxError, BackendError, RuntimeError_, OSError, ValueError) as exc:
+    except (SandboxError, BackendError, RuntimeTargetError, OSError, ValueError) as exc:
         st.failure = one_line(exc)     # this cell stops; the others go on
         return
     run_prov["campaign_run_seconds"] = round(seconds, 6)
@@ -339,7 +339,7 @@ def _open(run: _Open, st: CellState) -> tuple[Plan | None, dict]:
                 raise CollectError(f"warm-up: {done.failure}")
     except CollectError as exc:
         st.failure = str(exc)
-        run.store.write_run(run.cid, {**base, "timestamp_end": stamp()}, [_error_row(st.cell, str(exc))])
+        run.store.write_run(run.cid, {**base, "timestamp_end": stamp()}, [_cell_error_record(st.cell, str(exc))])
         return None, {}
     return plan, prov
 

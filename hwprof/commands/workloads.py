@@ -36,7 +36,8 @@ def build(
     names: list[str] = typer.Argument(None, help="Workloads to build (default: all)."),
     size: list[str] = typer.Option([], "--size", "-s", help="Only these sizes (repeatable; default: all)."),
     opt: list[str] = typer.Option(["-O2"], "--opt", help="Optimisation levels: -O2, -O3, -Os (repeatable)."),
-    target: list[str] = typer.Option(["wasm", "native"], "--target", help="wasm and/or native (repeatable)."),
+    flavour: list[str] = typer.Option(["wasm", "native"], "--flavour", "--target",
+                                      help="Builds: wasm and/or native (repeatable; --target is the old spelling)."),
     as_json: bool = typer.Option(False, "--json", help="Print the built artefacts as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
@@ -45,11 +46,11 @@ def build(
 
     progress = None if quiet else (lambda msg: typer.echo(f"hwprof: build {msg}", err=True))
     try:
-        built = wl.build_all(names or None, size or None, tuple(opt), tuple(target), progress)
+        built = wl.build_all(names or None, size or None, tuple(opt), tuple(flavour), progress)
     except wl.WorkloadError as exc:
         fail(str(exc))
     if as_json:
-        typer.echo(json.dumps([{"name": w.name, "size": w.size, "target": w.target, "path": str(w.wasm),
+        typer.echo(json.dumps([{"name": w.name, "size": w.size, "flavour": w.flavour, "path": str(w.program),
                                 "flags": w.flags} for w in built], indent=1))
     else:
         typer.echo(f"{len(built)} artefacts up to date in {wl.cache_dir()}")

@@ -113,7 +113,7 @@ def _native(name: str, spec: dict, size: str, isa: str, markers: str, opt: str) 
 def _wasm2c(name: str, size: str, isa: str, markers: str, opt: str) -> Path:
     triple, cpu = ISAS[isa]
     wabt = w2c.wabt()
-    module = build(name, size, opt, "wasm").wasm
+    module = build(name, size, opt, "wasm").program
     runtime = wabt.runtime_dir()
     host = [runtime / s for s in w2c.RUNTIME_SOURCES] + [w2c.SOURCE_DIR / "wasi_host.c", W2C_MAIN_C, MARKERS_C]
     headers = sorted(runtime.glob("*.h")) + sorted(runtime.glob("*.inc")) + [w2c.SOURCE_DIR / "host.h",

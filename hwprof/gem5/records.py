@@ -40,7 +40,7 @@ def point_record(task: Task, *, name: str, kind: str, value: float | None, unit:
 def gem5_records(task: Task, derived: dict) -> list[Record]:
     """The tidy rows of one gem5 point: its metrics, then the counts they come from; absent ones unavailable."""
     what = task.binary if task.binary.startswith("FS: ") else f"SE binary {Path(task.binary).name}"
-    flags = f"{what}; sim: gem5 {describe(task.point)}"
+    flags = f"{what}; sim: gem5 {point_settings(task.point)}"
     out = []
     for names, kind in ((GEM5_METRICS, schema.METRIC), (GEM5_COUNTS, schema.EVENT)):
         for name, unit in names.items():
@@ -58,7 +58,7 @@ def error_record(task: Task, line: str) -> Record:
                         backend=task.simulator, note=line)
 
 
-def describe(point) -> str:
+def point_settings(point) -> str:
     """Every setting of a sweep point, 'name=value' separated by spaces."""
     return " ".join(f"{f.name}={getattr(point, f.name)}" for f in dataclasses.fields(point))
 

@@ -69,7 +69,7 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class Progress:
+class SweepProgress:
     """One progress event: `done` of `total` points finished, the latest one's label and status."""
 
     done: int
@@ -86,7 +86,7 @@ def worker(task: Task) -> PointResult:
     return result
 
 
-def run_sweep(config: SweepConfig, progress: Callable[[Progress], None] | None = None) -> SweepResult:
+def run_sweep(config: SweepConfig, progress: Callable[[SweepProgress], None] | None = None) -> SweepResult:
     """Plan the sweep, run every unfinished point in parallel, store each point's rows as it ends, draw figures."""
     progress = progress or (lambda event: None)
     tasks = plan(config)
@@ -100,7 +100,7 @@ def run_sweep(config: SweepConfig, progress: Callable[[Progress], None] | None =
     pending = [t for t in tasks if not (is_done(t) if t.checkpoint else runs[t])]
     result.resumed = len(tasks) - len(pending)
     for i, t in enumerate(t for t in tasks if t not in pending):
-        progress(Progress(i + 1, len(tasks), t.label, "resumed", 0.0))
+        progress(SweepProgress(i + 1, len(tasks), t.label, "resumed", 0.0))
     info = {"kind": config.kind, "simulator": config.simulator, "planned": len(tasks), "resumed": result.resumed}
     store.write_session(session, "running", **info)
     state, fresh = "interrupted", {}
@@ -152,7 +152,7 @@ def _run_pending(config: SweepConfig, pending: list[Task], store: ResultStore, r
                     fresh[task] = (run_file, prov, out.records)
                     result.run_files.append(run_file)
                     result.ran += 1
-                progress(Progress(done, total, task.label, "failed" if exc else "ok", time.monotonic() - started))
+                progress(SweepProgress(done, total, task.label, "failed" if exc else "ok", time.monotonic() - started))
     finally:
         pool.close()
     return fresh

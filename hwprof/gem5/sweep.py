@@ -17,7 +17,7 @@ from hwprof.gem5.records import (
     GEM5_COUNTS,
     GEM5_METRICS,
     config_digest,
-    describe,
+    point_settings,
     done_run_file,
     gem5_records,
     is_done,
@@ -26,12 +26,12 @@ from hwprof.gem5.records import (
     stored_points,
     sweep_records,
 )
-from hwprof.gem5.run import Progress, SweepResult, run_sweep, worker
+from hwprof.gem5.run import SweepProgress, SweepResult, run_sweep, worker
 from hwprof.gem5.simulators import SIMULATORS, Simulator
 from hwprof.gem5.tasks import KINDS, PointResult, SweepConfig, SweepError, Task
 
 __all__ = ["CACHEGRIND", "DONE", "GEM5", "GEM5_COUNTS", "GEM5_METRICS", "GEM5_TARGETS", "KINDS", "RUN_SCRIPT",
-           "SIMULATORS", "PointResult", "Progress", "Simulator", "SweepConfig", "SweepError", "SweepResult", "Task",
-           "config_digest", "describe", "done_run_file", "find_gem5", "gem5_argv", "gem5_records", "gem5_version",
+           "SIMULATORS", "PointResult", "SweepProgress", "Simulator", "SweepConfig", "SweepError", "SweepResult", "Task",
+           "config_digest", "point_settings", "done_run_file", "find_gem5", "gem5_argv", "gem5_records", "gem5_version",
            "is_done", "persist", "plan", "point_provenance", "points_for", "run_sweep", "size_for",
            "stored_points", "sweep_records", "validate", "worker"]

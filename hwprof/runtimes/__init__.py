@@ -1,7 +1,7 @@
 """Runtime targets: how a workload is run, and which phases the measured process can mark.
 
 A runtime target is a small protocol:
-- `probe()` -> its version, or RuntimeError_ saying it is not installed and how to get it;
+- `probe()` -> its version, or RuntimeTargetError saying it is not installed and how to get it;
 - `flags()` -> the settings that change its code, recorded on every row;
 - `prepare(workload, workdir)` -> None, or a Prepared: ahead-of-time work (an AOT compile, wasm2c + a C
   compiler) whose command the counter backend measures as the phase its `ahead` declares;
@@ -11,7 +11,7 @@ Its `phases` say which phases a run separates, `modes` whether it has a warm mod
 user's inputs (INPUTS) it can hand the module, `features` which wasm proposals it can enable, and
 `stdin_via_process` whether the module reads the measured process's own standard input (else the host
 opens the file itself). Embedded engines are classes here; command-line runtimes are data files in
-targets/ (see cli.py). A new one: a module and one line in RUNTIMES, or one file in targets/.
+targets/ (see command_line.py). A new one: a module and one line in RUNTIMES, or one file in targets/.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ OPTION_OF = {"args": "program arguments (after --)", "env": "--env", "stdin": "-
              "args-with-invoke": "--arg with --invoke (argv beside the export's arguments)"}
 
 
-class RuntimeError_(Exception):
-    """A runtime that is unknown or not installed."""
+class RuntimeTargetError(Exception):
+    """A runtime target that is unknown, not installed, or cannot run what it was asked (an input, a mode, a phase)."""
 
 
 @dataclass(frozen=True)
@@ -123,20 +123,20 @@ def check_inputs(runtime, inputs: Inputs, features: tuple[str, ...]) -> None:
     """Refuse, in one line, an input or a wasm proposal this target cannot pass on or enable."""
     for kind in inputs.given():
         if kind not in runtime.accepts:
-            raise RuntimeError_(f"the {runtime.name} target cannot take {OPTION_OF[kind]}: "
+            raise RuntimeTargetError(f"the {runtime.name} target cannot take {OPTION_OF[kind]}: "
                                 f"{runtime.limits.get(kind, 'its host has no way to pass it on')}")
     lacking = [f for f in features if f not in runtime.features]
     if lacking:
         have = ", ".join(sorted(runtime.features)) or "none beyond Wasm 2.0"
         what = f"proposal {lacking[0]} is" if len(lacking) == 1 else f"proposals {', '.join(lacking)} are"
-        raise RuntimeError_(f"the wasm {what} not supported by the {runtime.name} target (it can enable: {have})")
+        raise RuntimeTargetError(f"the wasm {what} not supported by the {runtime.name} target (it can enable: {have})")
 
 
 @dataclass(frozen=True)
 class Job:
     """One measured process of one workload: cold (one invocation) or warm (several, one compile)."""
 
-    wasm: Path
+    program: Path                               # the module (.wasm), or the native target's executable
     workdir: Path
     cpu: int | None
     stop_after: str = "execute"
@@ -177,7 +177,7 @@ class Runtime(Protocol):
     features: frozenset[str]         # wasm proposals it can enable
     stdin_via_process: bool          # the module reads the measured process's stdin (else a host opens it)
     confines_links: bool             # the runtime itself keeps a preopened folder's links inside it
-    target: str                      # the build it runs: wasm, wasm-wasi-markers or native (workloads.TARGETS)
+    flavour: str                     # the build it runs: wasm, wasm-wasi-markers or native (workloads.FLAVOURS)
     ahead: Ahead | None              # its ahead-of-time work (what prepare() sets up), or None
     OPTIONS: tuple[str, ...]         # the keyword options its constructor takes (opt_level)
 
@@ -211,9 +211,9 @@ RUNTIMES = {
 
 def names() -> list[str]:
     """Every target: the registered classes and the CLI runtimes described in targets/."""
-    from hwprof.runtimes import cli
+    from hwprof.runtimes import command_line
 
-    return list(RUNTIMES) + [n for n in cli.available() if n not in RUNTIMES]
+    return list(RUNTIMES) + [n for n in command_line.available() if n not in RUNTIMES]
 
 
 def get(name: str, **options) -> Runtime:
@@ -222,11 +222,11 @@ def get(name: str, **options) -> Runtime:
         module, cls = RUNTIMES[name].split(":")
         target = getattr(importlib.import_module(module), cls)
         return target(**{k: v for k, v in options.items() if k in target.OPTIONS})
-    from hwprof.runtimes import cli
+    from hwprof.runtimes import command_line
 
-    if name in cli.available():
-        return cli.load(name)
-    raise RuntimeError_(f"unknown runtime {name!r} (choose from: {', '.join(names())})")
+    if name in command_line.available():
+        return command_line.load(name)
+    raise RuntimeTargetError(f"unknown runtime {name!r} (choose from: {', '.join(names())})")
 
 
 def read_outcome(job: Job) -> Outcome:

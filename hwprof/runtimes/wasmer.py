@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from hwprof.native import build as build_helper
-from hwprof.runtimes import MODES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import MODES, Job, Outcome, Prepared, RuntimeTargetError, read_outcome
 
 
 def _engine_facts() -> str:
@@ -53,7 +53,7 @@ class WasmerRuntime:
     name = "wasmer"
     phases = ("bootstrap", "compile", "execute")
     modes = MODES
-    target = "wasm-wasi-markers"
+    flavour = "wasm-wasi-markers"
     OPTIONS = ()
     ahead = None
     accepts = frozenset({"args", "env", "stdin", "dirs"})
@@ -68,7 +68,7 @@ class WasmerRuntime:
         try:
             version = metadata.version("wasmer-sdk")
         except metadata.PackageNotFoundError:
-            raise RuntimeError_("wasmer-sdk is not installed: pip install wasmer-sdk") from None
+            raise RuntimeTargetError("wasmer-sdk is not installed: pip install wasmer-sdk") from None
         facts = _engine_facts()
         return f"{version} ({facts})" if facts else version
 
@@ -85,7 +85,7 @@ class WasmerRuntime:
     def spec(self, job: Job) -> dict:
         """The host's job description."""
         return {
-            "wasm": str(job.wasm), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
+            "wasm": str(job.program), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "helper": str(build_helper()), "cache": str(job.workdir / "wasmer-cache"),
             "env": [list(kv) for kv in job.inputs.env], "stdin": str(job.inputs.stdin or ""),

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from hwprof.native import build as build_helper
-from hwprof.runtimes import INPUTS, Ahead, MODES, PHASES, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, Ahead, MODES, PHASES, Job, Outcome, Prepared, RuntimeTargetError, read_outcome
 from hwprof.workloads.module import FEATURES, feature_switches
 
 OPT_LEVELS = ("none", "speed", "speed_and_size")
@@ -36,7 +36,7 @@ class WasmtimeRuntime:
     name = "wasmtime"
     phases = PHASES
     modes = MODES
-    target = "wasm"
+    flavour = "wasm"
     OPTIONS = ("opt_level",)
     ahead: Ahead | None = None
     strategy = "cranelift"
@@ -49,7 +49,7 @@ class WasmtimeRuntime:
 
     def __init__(self, opt_level: str = "speed"):
         if opt_level not in OPT_LEVELS:
-            raise RuntimeError_(f"unknown Cranelift opt level {opt_level!r} (choose from: {', '.join(OPT_LEVELS)})")
+            raise RuntimeTargetError(f"unknown Cranelift opt level {opt_level!r} (choose from: {', '.join(OPT_LEVELS)})")
         self.opt_level = opt_level
 
     def probe(self) -> str:
@@ -57,7 +57,7 @@ class WasmtimeRuntime:
         try:
             return metadata.version("wasmtime")
         except metadata.PackageNotFoundError:
-            raise RuntimeError_("wasmtime is not installed: pip install wasmtime") from None
+            raise RuntimeTargetError("wasmtime is not installed: pip install wasmtime") from None
 
     def flags(self) -> str:
         """Engine settings that change the generated code or its measurement."""
@@ -72,7 +72,7 @@ class WasmtimeRuntime:
     def spec(self, job: Job) -> dict:
         """The host's job description."""
         return {
-            "wasm": str(job.wasm), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
+            "wasm": str(job.program), "cpu": job.cpu, "stop_after": job.stop_after, "args": list(job.args),
             "dirs": [list(d) for d in job.dirs], "memory_limit": job.memory_limit, "mode": job.mode,
             "invocations": job.invocations, "strategy": STRATEGIES[self.strategy], "opt_level": self.opt_level,
             "isa": self.isa, "feature_switches": feature_switches(job.features), "env": [list(kv) for kv in job.inputs.env],
@@ -124,7 +124,7 @@ class AotRuntime(WasmtimeRuntime):
     def prepare(self, workload, workdir: Path) -> Prepared | None:
         """A host that compiles the module and writes the serialized artefact; its compile phase is aot_compile."""
         artefact = workdir / "module.cwasm"
-        job = Job(Path(workload.wasm), workdir, None, stop_after="compile")
+        job = Job(Path(workload.program), workdir, None, stop_after="compile")
         spec = {**self.spec(job), "serialize": str(artefact)}
         return Prepared(_host(spec, workdir, "aot-job.json"), artefact)
 

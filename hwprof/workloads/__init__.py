@@ -28,7 +28,7 @@ VALGRIND_INCLUDE = Path("/usr/include/valgrind")
 WASM_MAGIC = b"\0asm"
 OPT_LEVELS = ("-O2", "-O3", "-Os")
 PRESETS = ("mini", "small", "medium", "large", "extralarge")
-TARGETS = {
+FLAVOURS = {
     "wasm": ["--target=wasm32-wasi"],
     # For runtimes that cannot define the bench imports: markers through a FIFO in /hwprof (see hwprof_bench.h).
     "wasm-wasi-markers": ["--target=wasm32-wasi", "-DHWPROF_WASI_MARKERS"],
@@ -47,12 +47,12 @@ class Workload:
 
     name: str
     size: str
-    wasm: Path
+    program: Path                   # the built module (.wasm), or the executable of a native build
     suite: str = ""
     flags: str = ""
     bundled: bool = True
     args: tuple[str, ...] = ()
-    target: str = "wasm"
+    flavour: str = "wasm"           # which build: one of FLAVOURS
     expected: str = ""
 
 
@@ -101,16 +101,16 @@ def generate_inputs(spec: dict, outdir: Path) -> None:
         getattr(importlib.import_module(module), func)(outdir)
 
 
-def compile_flags(spec: dict, size: str, opt: str, target: str) -> list[str]:
+def compile_flags(spec: dict, size: str, opt: str, flavour: str) -> list[str]:
     """The zig cc flags of one artefact: target, optimisation, strict FP contraction, size macros."""
-    flags = TARGETS[target] + [opt, "-s", "-ffp-contract=off", "-std=c11"]
+    flags = FLAVOURS[flavour] + [opt, "-s", "-ffp-contract=off", "-std=c11"]
     if spec.get("size_macro", "sizes" not in spec):
         flags.append(f"-D{size.upper()}_DATASET")
     flags += list(spec.get("cflags", []))
     return flags
 
 
-def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "wasm") -> Workload:
+def build(name: str, size: str | None = None, opt: str = "-O2", flavour: str = "wasm") -> Workload:
     """Build a bundled workload at a size, to wasm32-wasi or natively, reusing the cache when inputs match."""
     spec = catalogue()["workload"].get(name)
     if spec is None:
@@ -121,18 +121,18 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
         raise WorkloadError(f"unknown size {size!r} for {name} (choose from: {', '.join(sizes_of(spec))})")
     if opt not in OPT_LEVELS:
         raise WorkloadError(f"unknown optimisation level {opt!r} (choose from: {', '.join(OPT_LEVELS)})")
-    if target not in TARGETS:
-        raise WorkloadError(f"unknown build target {target!r} (choose from: {', '.join(TARGETS)})")
+    if flavour not in FLAVOURS:
+        raise WorkloadError(f"unknown build flavour {flavour!r} (choose from: {', '.join(FLAVOURS)})")
     base = Path(spec["_dir"])
     sources = [base / s for s in spec.get("sources", [spec.get("source")])]
-    if target == "native":
+    if flavour == "native":
         sources.append(PHASECTL)   # bench_start/bench_end natively: the phase-control helper, linked in
     artefact_size = "any" if spec.get("size_arg") else size
     with tempfile.TemporaryDirectory(prefix="hwprof-gen-") as gen:
         gen_dir = Path(gen)
         generate_inputs(spec, gen_dir)
-        flags = compile_flags(spec, artefact_size, opt, target)
-        if target == "native":
+        flags = compile_flags(spec, artefact_size, opt, flavour)
+        if flavour == "native":
             flags.append("-DHWPROF_NATIVE_MARKERS")
             if (VALGRIND_INCLUDE / "callgrind.h").exists():
                 # Only valgrind's own headers, not the host's libc ones, beside the musl target's.
@@ -142,21 +142,21 @@ def build(name: str, size: str | None = None, opt: str = "-O2", target: str = "w
         version = zig_version()
         inputs = sorted(HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file())
         key = buildcache.digest([*inputs, " ".join(flags[:-1] + [version] + list(spec.get("libs", [])))])
-        suffix = ".wasm" if target.startswith("wasm") else ""
+        suffix = ".wasm" if flavour.startswith("wasm") else ""
         argv_of = lambda tmp: [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), *map(str, sources),
                                *spec.get("libs", [])]
 
         def make(tmp: Path) -> None:
             done = subprocess.run(argv_of(tmp), capture_output=True, text=True)
             if done.returncode != 0:
-                raise WorkloadError(f"building {name} ({target}) failed: {done.stderr.strip()[-800:]}")
+                raise WorkloadError(f"building {name} ({flavour}) failed: {done.stderr.strip()[-800:]}")
 
-        record = {"argv": [*flags, "-o", "OUT"], "sources": [str(s) for s in sources], "zig": version, "target": target}
-        out = buildcache.build(target, f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}", make, record)
+        record = {"argv": [*flags, "-o", "OUT"], "sources": [str(s) for s in sources], "zig": version, "flavour": flavour}
+        out = buildcache.build(flavour, f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}", make, record)
     shown = [f for f in flags[:-1]]
     args = (size,) if spec.get("size_arg") else ()
     return Workload(name, size, out, spec.get("suite", ""), f"zig {version} cc {' '.join(shown)}", True,
-                    tuple(spec.get("args", [])) + args, target, str(spec.get("expected", {}).get(size, "")))
+                    tuple(spec.get("args", [])) + args, flavour, str(spec.get("expected", {}).get(size, "")))
 
 
 def from_path(path: str | os.PathLike) -> Workload:
@@ -185,9 +185,9 @@ def resolve(name_or_path: str, size: str | None, opt: str = "-O2") -> Workload:
 def run_native(workload: Workload, args: tuple[str, ...] = (), timeout: float = 600,
                env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a native build and return the finished process (its markers only keep time unless told more)."""
-    if workload.target != "native":
-        raise WorkloadError(f"{workload.name} is a {workload.target} build, not native")
-    return subprocess.run([str(workload.wasm), *workload.args, *args], capture_output=True, text=True,
+    if workload.flavour != "native":
+        raise WorkloadError(f"{workload.name} is a {workload.flavour} build, not native")
+    return subprocess.run([str(workload.program), *workload.args, *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
@@ -213,7 +213,7 @@ def checksum_of(stdout: str) -> str:
 
 
 def build_all(names: list[str] | None = None, sizes: list[str] | None = None, opts: tuple[str, ...] = ("-O2",),
-              targets: tuple[str, ...] = ("wasm", "native"), progress=None) -> list[Workload]:
+              flavours: tuple[str, ...] = ("wasm", "native"), progress=None) -> list[Workload]:
     """Build many workloads (default: every one, every size, wasm and native); cached builds are reused."""
     cat = catalogue()["workload"]
     for n in names or []:
@@ -225,16 +225,16 @@ def build_all(names: list[str] | None = None, sizes: list[str] | None = None, op
         for size in [sz for sz in sizes_of(cat[name]) if sz in wanted]:
             if cat[name].get("size_arg") and size != sizes_of(cat[name])[0]:
                 continue  # one artefact serves every size
-            jobs += [(name, size, opt, target) for opt in opts for target in targets]
+            jobs += [(name, size, opt, flavour) for opt in opts for flavour in flavours]
     built = []
-    for i, (name, size, opt, target) in enumerate(jobs, 1):
+    for i, (name, size, opt, flavour) in enumerate(jobs, 1):
         if progress:
-            progress(f"[{i}/{len(jobs)}] {name} {size} {opt} {target}")
-        built.append(build(name, size, opt, target))
+            progress(f"[{i}/{len(jobs)}] {name} {size} {opt} {flavour}")
+        built.append(build(name, size, opt, flavour))
     return built
 
 
 def clean_cache() -> None:
     """Remove every built artefact."""
-    for target in TARGETS:
-        shutil.rmtree(cache_dir() / target, ignore_errors=True)
+    for flavour in FLAVOURS:
+        shutil.rmtree(cache_dir() / flavour, ignore_errors=True)

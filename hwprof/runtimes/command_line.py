@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 from hwprof.data.paths import targets_dir
-from hwprof.runtimes import INPUTS, Ahead, Job, Outcome, Prepared, RuntimeError_, read_outcome
+from hwprof.runtimes import INPUTS, Ahead, Job, Outcome, Prepared, RuntimeTargetError, read_outcome
 from hwprof.workloads.module import FEATURES
 
 FIELDS = {"name": str, "title": str, "command": list, "version": list, "install": str, "flags": str}
@@ -46,40 +46,40 @@ def validate(path: Path) -> dict:
     try:
         doc = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RuntimeError_(f"{path}: not a valid target file: {exc}") from None
+        raise RuntimeTargetError(f"{path}: not a valid target file: {exc}") from None
     for key, kind in FIELDS.items():
         if key not in doc:
-            raise RuntimeError_(f"{path}: missing {key!r}")
+            raise RuntimeTargetError(f"{path}: missing {key!r}")
         if not isinstance(doc[key], kind):
-            raise RuntimeError_(f"{path}: {key!r} must be a {kind.__name__}")
+            raise RuntimeTargetError(f"{path}: {key!r} must be a {kind.__name__}")
     if doc["name"] != path.stem:
-        raise RuntimeError_(f"{path}: name {doc['name']!r} differs from the file name")
+        raise RuntimeTargetError(f"{path}: name {doc['name']!r} differs from the file name")
     if not doc["command"] or not all(isinstance(a, str) for a in doc["command"] + doc["version"]):
-        raise RuntimeError_(f"{path}: 'command' and 'version' must be non-empty lists of strings")
+        raise RuntimeTargetError(f"{path}: 'command' and 'version' must be non-empty lists of strings")
     text = " ".join(doc["command"])
     for p in PLACEHOLDERS:
         if p not in text:
-            raise RuntimeError_(f"{path}: 'command' must place {p}")
+            raise RuntimeTargetError(f"{path}: 'command' must place {p}")
     if "{wasm}" not in text and "{artefact}" not in text:
-        raise RuntimeError_(f"{path}: 'command' must place {{wasm}} (or {{artefact}} with a prepare command)")
+        raise RuntimeTargetError(f"{path}: 'command' must place {{wasm}} (or {{artefact}} with a prepare command)")
     for key, kind in (("prepare", list), ("python_package", str), ("confines_links", bool)):
         if key in doc and not isinstance(doc[key], kind):
-            raise RuntimeError_(f"{path}: {key!r} must be a {kind.__name__}")
+            raise RuntimeTargetError(f"{path}: {key!r} must be a {kind.__name__}")
     if "prepare" in doc and not all(isinstance(a, str) for a in doc["prepare"]):
-        raise RuntimeError_(f"{path}: 'prepare' must be a list of strings")
+        raise RuntimeTargetError(f"{path}: 'prepare' must be a list of strings")
     if "prepare" in doc and ("{artefact}" not in " ".join(doc["prepare"]) or "{wasm}" not in " ".join(doc["prepare"])):
-        raise RuntimeError_(f"{path}: 'prepare' must read {{wasm}} and write {{artefact}}")
+        raise RuntimeTargetError(f"{path}: 'prepare' must read {{wasm}} and write {{artefact}}")
     for table, known in (("inputs", TEMPLATE_INPUTS), ("features", tuple(FEATURES))):
         entries = doc.get(table, {})
         if not isinstance(entries, dict):
-            raise RuntimeError_(f"{path}: [{table}] must be a table")
+            raise RuntimeTargetError(f"{path}: [{table}] must be a table")
         for key, pieces in entries.items():
             if key not in known:
-                raise RuntimeError_(f"{path}: [{table}] {key!r} is not one of {', '.join(known)}")
+                raise RuntimeTargetError(f"{path}: [{table}] {key!r} is not one of {', '.join(known)}")
             if not isinstance(pieces, list) or not all(isinstance(a, str) for a in pieces):
-                raise RuntimeError_(f"{path}: [{table}] {key} must be a list of strings")
+                raise RuntimeTargetError(f"{path}: [{table}] {key} must be a list of strings")
     if (doc.get("inputs") or doc.get("features")) and "{options}" not in doc["command"]:
-        raise RuntimeError_(f"{path}: 'command' must place {{options}} for its [inputs] and [features]")
+        raise RuntimeTargetError(f"{path}: 'command' must place {{options}} for its [inputs] and [features]")
     return doc
 
 
@@ -94,7 +94,7 @@ class CliRuntime:
 
     phases = ("startup", "execute")
     modes = ("cold",)
-    target = "wasm-wasi-markers"
+    flavour = "wasm-wasi-markers"
     OPTIONS: tuple[str, ...] = ()
     stdin_via_process = True    # a module measured whole reads the runtime's own stdin (the relay needs it otherwise)
 
@@ -120,12 +120,12 @@ class CliRuntime:
             candidate = Path(folder) / exe
             if candidate.is_file():
                 if not os.access(candidate, os.X_OK):
-                    raise RuntimeError_(f"{candidate} is not executable (its wheel dropped the mode bit): "
+                    raise RuntimeTargetError(f"{candidate} is not executable (its wheel dropped the mode bit): "
                                         f"chmod +x {candidate} (scripts/setup.sh does)")
                 return str(candidate)
         found = shutil.which(exe)
         if not found:
-            raise RuntimeError_(f"{self.name} is not installed ({exe!r} not on PATH): {self.doc['install']}")
+            raise RuntimeTargetError(f"{self.name} is not installed ({exe!r} not on PATH): {self.doc['install']}")
         return found
 
     def probe(self) -> str:
@@ -145,7 +145,7 @@ class CliRuntime:
         if "prepare" not in self.doc:
             return None
         artefact = workdir / "module.aot"
-        argv = [a.replace("{wasm}", str(workload.wasm)).replace("{artefact}", str(artefact))
+        argv = [a.replace("{wasm}", str(workload.program)).replace("{artefact}", str(artefact))
                 for a in self.doc["prepare"]]
         return Prepared(argv, artefact)
 
@@ -190,7 +190,7 @@ class CliRuntime:
             elif part == "{options}":
                 argv += self.options(job)
             else:
-                argv.append(part.replace("{wasm}", str(job.wasm)).replace("{artefact}", artefact))
+                argv.append(part.replace("{wasm}", str(job.program)).replace("{artefact}", artefact))
         if job.stop_after == "total":
             return argv   # no relay: the markers find stdin closed and go on at once
         return [sys.executable, "-m", "hwprof.runtimes.relay", str(job.workdir / "result.json"),
