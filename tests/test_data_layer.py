@@ -180,3 +180,13 @@ def test_boundary_is_a_closed_set_and_old_free_text_loads():
     assert old.boundary == "relayed-markers" and old.boundary in phases.BOUNDARIES
     with pytest.raises(phases.PhaseError):
         phases.boundary("somewhere")
+
+
+def test_the_one_size_parser():
+    from hwprof.data.units import SizeError, parse_size
+
+    assert [parse_size(t) for t in ("4GiB", "512MiB", "32KiB", "32kB", "64k", "65536", "1.5g", "-1GiB")] == \
+        [4 << 30, 512 << 20, 32 << 10, 32 << 10, 64 << 10, 65536, 3 << 29, -(1 << 30)]
+    for bad in ("abc", "4TB", "1.5", "", "32 KiBs"):
+        with pytest.raises(SizeError):
+            parse_size(bad)

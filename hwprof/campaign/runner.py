@@ -8,6 +8,7 @@ shuffle per round), which spreads drift across targets and makes resumption exac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import os
@@ -228,6 +229,7 @@ class _Open:
     states: dict[str, CellState]
     cpu: int                          # every cell measures here (chosen once, before the controller moves off it)
     session: Session | None = None
+    closing: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)   # closes the session
     plans: dict[str, tuple[Plan | None, dict]] = field(default_factory=dict)
     done_now: int = 0
     disturbed: int = 0
@@ -263,8 +265,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                                       time.monotonic() - started, eta, st.cell.key))
             state = "complete"
         finally:
-            if run.session is not None:
-                run.session.__exit__(None, None, None)
+            run.closing.close()
             summary = _summary(run.states)
             try:
                 atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(),
@@ -286,7 +287,7 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
 def _session(run: _Open, cpu: int) -> Session:
     """The campaign's one session, opened on the CPU of its first plan."""
     if run.session is None:
-        run.session = Session(cpu, kind="campaign").__enter__()
+        run.session = run.closing.enter_context(Session(cpu, kind="campaign"))
         if run.session.warning():
             warnings.warn(run.session.warning(), pinning.SharedCpuWarning, stacklevel=3)
     return run.session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(i?)b?|b)?\s*", re.IGNORECASE)
+_SIZE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(?:([kmg])(i?)b?|b)?\s*", re.IGNORECASE)
 _POWER = {"k": 10, "m": 20, "g": 30}
 
 
@@ -13,7 +13,8 @@ class SizeError(ValueError):
 
 
 def parse_size(text: str) -> int:
-    """Bytes in a size; k, M and G are powers of 1024 (with or without i, B), a bare number is bytes."""
+    """Bytes in a size; k, M and G are powers of 1024 (with or without i, B), a bare number is bytes (a negative
+    size parses, for the caller to refuse with its own reason)."""
     found = _SIZE.fullmatch(str(text))
     if not found:
         raise SizeError(f"{text!r} is not a size (e.g. 4GiB, 512MiB, 32KiB)")
