@@ -1,0 +1,114 @@
+"""Compiled code as a compiler left it: one artefact per target, its functions with their bytes and names."""
+
+from __future__ import annotations
+
+import io
+import platform
+import re
+from dataclasses import dataclass
+
+WASM_FUNCTION = re.compile(r"wasm\[\d+\]::function\[(\d+)\](?:::(.*))?$")
+# The ISAs a Wasmtime engine can compile for here, whatever the host: the target triple and capstone's name.
+ARCHES = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}
+
+
+class ArtefactError(Exception):
+    """An artefact that cannot be produced or read, said in one line."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """One compiled function: the wasm function it came from (index -1: not a wasm function) and its code."""
+
+    index: int
+    name: str               # from the name section; "" when the module has none
+    kind: str               # "wasm" (the module's own code) or "other" (a trampoline, stub or native symbol: apart)
+    address: int            # offset of its first byte in the artefact's code section
+    code: bytes
+
+    @property
+    def label(self) -> str:
+        """Its name, or its index where the module has no name section."""
+        return self.name or (f"function[{self.index}]" if self.index >= 0 else "?")
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """What one target compiled a module to: the ISA, how it was compiled, and every function found in it."""
+
+    target: str
+    arch: str               # a key of ARCHES
+    flags: str
+    functions: tuple[Function, ...]
+
+    def wasm_functions(self) -> list[Function]:
+        """The module's own compiled functions, in index order (trampolines and stubs left out)."""
+        return sorted((f for f in self.functions if f.kind == "wasm"), key=lambda f: f.index)
+
+    def function(self, name: str) -> Function:
+        """The wasm function called `name` (or `function[N]`), or ArtefactError listing what there is."""
+        for f in self.wasm_functions():
+            if name in (f.name, f"function[{f.index}]"):
+                return f
+        known = ", ".join(f.label for f in self.wasm_functions()[:12])
+        raise ArtefactError(f"{self.target} has no function {name!r} (it has: {known or 'none'})")
+
+
+def read_elf_functions(data: bytes) -> list[Function]:
+    """Every function symbol of an ELF with its bytes; Wasmtime's wasm[M]::function[N]::NAME symbols as wasm code."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(io.BytesIO(bytes(data)))
+        symtab = elf.get_section_by_name(".symtab")
+    except ELFError as exc:
+        raise ArtefactError(f"not a readable ELF file ({exc})") from None
+    if symtab is None:
+        raise ArtefactError("the ELF has no symbol table (stripped): function boundaries are unknown")
+    out = []
+    for sym in symtab.iter_symbols():
+        if sym["st_info"]["type"] != "STT_FUNC" or not sym["st_size"] or not isinstance(sym["st_shndx"], int):
+            continue
+        section = elf.get_section(sym["st_shndx"])
+        start = sym["st_value"] - section["sh_addr"]
+        code = section.data()[start:start + sym["st_size"]]
+        found = WASM_FUNCTION.match(sym.name)
+        if found:
+            out.append(Function(int(found.group(1)), found.group(2) or "", "wasm", start, code))
+        else:
+            out.append(Function(-1, sym.name, "other", start, code))
+    return out
+
+
+def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str = "speed",
+                      arch: str = "x86_64") -> Artefact:
+    """Compile with the wasmtime package (Cranelift at an opt level, or Winch) for an ISA; read its ELF."""
+    import wasmtime
+
+    from hwprof.runtimes.wasmtime import STRATEGIES
+
+    if arch not in ARCHES:
+        raise ArtefactError(f"unknown ISA {arch!r} (choose from: {', '.join(ARCHES)})")
+    if arch != platform.machine():
+        # The PyPI wheel is built with its host's code generator only: asking it for another ISA aborts the
+        # process (a Rust panic in Engine's constructor), so it is refused here.
+        raise ArtefactError(f"the wasmtime package compiles for this machine's ISA only ({platform.machine()}), "
+                            f"not {arch}")
+    if strategy not in STRATEGIES:
+        raise ArtefactError(f"unknown Wasmtime strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})")
+    config = wasmtime.Config()
+    config.parallel_compilation = False
+    # Strategy by the C API's number, as the wasmtime host sets it (the package's setter knows only Cranelift).
+    wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), STRATEGIES[strategy])
+    if strategy == "cranelift":
+        config.cranelift_opt_level = opt_level
+    config.target = ARCHES[arch]
+    try:
+        module = wasmtime.Module(wasmtime.Engine(config), wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise ArtefactError(f"wasmtime ({strategy}, {arch}) cannot compile it: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
+    flags = f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
+    return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags,
+                    tuple(read_elf_functions(module.serialize())))
