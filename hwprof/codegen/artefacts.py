@@ -87,6 +87,7 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
     import wasmtime
 
     from hwprof.runtimes.wasmtime import STRATEGIES
+    from hwprof.runtimes.wasmtime_host import make_engine
 
     if arch not in ARCHES:
         raise ArtefactError(f"unknown ISA {arch!r} (choose from: {', '.join(ARCHES)})")
@@ -97,15 +98,10 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
                             f"not {arch}")
     if strategy not in STRATEGIES:
         raise ArtefactError(f"unknown Wasmtime strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})")
-    config = wasmtime.Config()
-    config.parallel_compilation = False
-    # Strategy by the C API's number, as the wasmtime host sets it (the package's setter knows only Cranelift).
-    wasmtime._bindings.wasmtime_config_strategy_set(config.ptr(), STRATEGIES[strategy])
-    if strategy == "cranelift":
-        config.cranelift_opt_level = opt_level
-    config.target = ARCHES[arch]
+    # The engine the measured host builds for the same settings (one place knows how to ask for Winch).
+    engine = make_engine(wasmtime, {"strategy": STRATEGIES[strategy], "opt_level": opt_level, "isa": ARCHES[arch]})
     try:
-        module = wasmtime.Module(wasmtime.Engine(config), wasm)
+        module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as exc:
         raise ArtefactError(f"wasmtime ({strategy}, {arch}) cannot compile it: "
                             f"{str(exc).strip().splitlines()[0]}") from None

@@ -81,7 +81,7 @@ class Record:
         known = {f.name for f in dataclasses.fields(cls)}
         fields = {k: v for k, v in d.items() if k in known}
         if fields.get("boundary"):
-            fields["boundary"] = phases.LEGACY_BOUNDARIES.get(fields["boundary"], fields["boundary"])
+            fields["boundary"] = phases.boundary(fields["boundary"])   # an older store's free text, named
         return cls(**fields)
 
 

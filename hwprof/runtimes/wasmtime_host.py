@@ -109,7 +109,7 @@ def _invoke(wasmtime, job, engine, linker, module, markers, phase, pc, result):
     return 0 if result["exit_code"] else None
 
 
-def _engine(wasmtime, job: dict):
+def make_engine(wasmtime, job: dict):
     """The engine the job asks for: compiler strategy, opt level, ISA and the proposals to switch on."""
     config = wasmtime.Config()
     config.parallel_compilation = bool(job.get("parallel_compilation", False))
@@ -180,7 +180,7 @@ def main(job_path: str) -> int:
         result["stage"] = "done"      # a pass that counts start-up only: compiling would be wasted work
         return finish(0)
     try:
-        engine = _engine(wasmtime, job)
+        engine = make_engine(wasmtime, job)
         if job.get("load"):
             with phase("compile"):  # an AOT artefact: loading it is this target's compile phase
                 module = wasmtime.Module.deserialize_file(engine, job["load"])
