@@ -1,0 +1,117 @@
+"""`hwprof codegen`'s library side: every target's artefact of one module, its metrics per scope, as rows.
+
+A row is one target and one scope: `module` (the sum over the module's own compiled wasm functions) or
+`function` (one wasm function: the one asked for, else the hottest). Trampolines, stubs and runtime helpers
+are counted apart (`apart_functions`, `apart_bytes` on the module row), never mixed into the metrics.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwprof.codegen import metrics, sources
+from hwprof.codegen.artefacts import Artefact, ArtefactError
+
+ROW_KEYS = ("target", "scope", "function", "index")
+
+
+@dataclass(frozen=True)
+class CodegenConfig:
+    """What `hwprof codegen` was asked: the module, the targets (empty: every one available), the function."""
+
+    workload: str
+    size: str | None = None
+    targets: tuple[str, ...] = ()
+    function: str = ""                 # "" : the hottest by execution (or the largest where none ran)
+    arch: str = platform.machine()
+    opt_level: str = "speed"
+
+
+@dataclass
+class CodegenResult:
+    """The rows, the function chosen and why, what each target's code came from, and the targets left out."""
+
+    rows: list[dict]
+    function: str
+    chosen_by: str
+    provenance: dict[str, str]                        # target -> flags its code was made with
+    unavailable: dict[str, str] = field(default_factory=dict)   # target -> the one line saying why
+    artefacts: dict[str, Artefact] = field(default_factory=dict)
+
+
+def subject_of(config: CodegenConfig) -> sources.Subject:
+    """The module of a bundled workload (built at its size) or of a .wasm path, as a code source's subject."""
+    from hwprof import workloads
+
+    wl = workloads.resolve(config.workload, config.size)
+    return sources.Subject(Path(wl.program), wl if wl.bundled else None, config.arch, config.opt_level)
+
+
+def artefacts_of(config: CodegenConfig, subject: sources.Subject) -> tuple[dict[str, Artefact], dict[str, str]]:
+    """Each target's artefact; a target asked for by name that fails raises, a defaulted one is left out with why."""
+    asked = config.targets or tuple(sources.names())
+    found, unavailable = {}, {}
+    for target in asked:
+        try:
+            found[target] = sources.artefact(target, subject)
+        except ArtefactError as exc:
+            if config.targets:
+                raise ArtefactError(f"{target}: {exc}") from None
+            unavailable[target] = str(exc)
+    if not found:
+        raise ArtefactError("no target's code could be read: " +
+                            "; ".join(f"{t}: {why}" for t, why in unavailable.items()))
+    return found, unavailable
+
+
+def module_metrics(art: Artefact) -> dict[str, float]:
+    """The metrics of the module's own compiled functions, taken together (stubs apart)."""
+    joined = [i for f in art.wasm_functions() for i in metrics.disassemble(f.code, art.arch, f.address)]
+    return metrics.count(joined, art.arch)
+
+
+def choose_function(config: CodegenConfig, subject: sources.Subject, found: dict[str, Artefact]) -> tuple[str, str]:
+    """The function to show and how it was chosen: asked for, hottest by execution, or largest by code."""
+    first = next(iter(found.values()))
+    if config.function:
+        for art in found.values():
+            art.function(config.function)        # one line naming what there is, if it is not there
+        return config.function, "asked for"
+    try:
+        from hwprof.codegen import hot
+    except ImportError:
+        hot = None
+    if hot is not None:
+        try:
+            index, name, share = hot.hottest_of(subject)
+            label = name or f"function[{index}]"
+            return label, f"hottest: {100 * share:.0f}% of execute-phase instructions ({hot.PROFILED_BY})"
+        except ArtefactError as exc:
+            why = str(exc)
+    else:
+        why = "no execution profile"
+    largest = max(first.wasm_functions(), key=lambda f: len(f.code))
+    return largest.label, f"largest by {first.target}'s code bytes ({why})"
+
+
+def run(config: CodegenConfig) -> CodegenResult:
+    """Extract every target's code of the module, and measure it per target for the module and one function."""
+    subject = subject_of(config)
+    found, unavailable = artefacts_of(config, subject)
+    function, chosen_by = choose_function(config, subject, found)
+    rows = []
+    for target, art in found.items():
+        apart = [f for f in art.functions if f.kind != "wasm"]
+        rows.append({"target": target, "scope": "module", "function": "", "index": None,
+                     **module_metrics(art), "apart_functions": len(apart),
+                     "apart_bytes": sum(len(f.code) for f in apart)})
+        try:
+            fn = art.function(function)
+        except ArtefactError as exc:
+            unavailable[target] = f"{exc} (its module row is kept)"
+            continue
+        rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
+                     **metrics.function_metrics(fn, art.arch)})
+    return CodegenResult(rows, function, chosen_by, {t: a.flags for t, a in found.items()}, unavailable, found)

@@ -1,0 +1,98 @@
+"""`hwprof codegen` through the command line: rows per target and scope, tables, bad input in one line each."""
+
+from __future__ import annotations
+
+import json
+import platform
+
+import pytest
+import wasmtime
+from typer.testing import CliRunner
+
+from hwprof.cli import app
+from hwprof.codegen import metrics
+from hwprof.codegen.metrics import METRICS
+
+pytestmark = [pytest.mark.quick,
+              pytest.mark.skipif(platform.machine() != "x86_64", reason="answers checked on x86-64 code")]
+WAT = """(module
+  (memory (export "memory") 1)
+  (func $small (export "small") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $loop (export "loop") (param i32) (result i32) (local i32)
+    (block (loop local.get 1 local.get 0 i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.tee 0 br_if 0))
+    local.get 1))"""
+
+
+@pytest.fixture
+def module(tmp_path):
+    path = tmp_path / "two.wasm"
+    path.write_bytes(wasmtime.wat2wasm(WAT))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, ["codegen", *map(str, args)])
+
+
+def test_json_rows_are_one_per_target_and_scope_with_every_metric(module):
+    done = invoke(module, "-r", "wasmtime", "-r", "wasmtime-winch", "--function", "loop", "--json")
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)
+    assert [(r["target"], r["scope"], r["function"]) for r in rows] == [
+        ("wasmtime", "module", ""), ("wasmtime", "function", "loop"),
+        ("wasmtime-winch", "module", ""), ("wasmtime-winch", "function", "loop")]
+    for r in rows:
+        assert set(METRICS) <= set(r)
+    by = {(r["target"], r["scope"]): r for r in rows}
+    # The module row is the sum of the module's own two functions (stubs apart), for counts that add up.
+    from hwprof.codegen import artefacts
+    art = artefacts.wasmtime_artefact(module.read_bytes())
+    per_function = [metrics.function_metrics(f, "x86_64") for f in art.wasm_functions()]
+    for key in ("instructions", "code_bytes", "loads", "stores", "branches"):
+        assert by["wasmtime", "module"][key] == sum(m[key] for m in per_function)
+    assert by["wasmtime", "module"]["apart_functions"] == len([f for f in art.functions if f.kind != "wasm"]) > 0
+    assert by["wasmtime-winch", "function"]["instructions"] > by["wasmtime", "function"]["instructions"]
+
+
+def test_the_table_shows_each_target_and_a_function_is_chosen_and_said_how(module, tmp_path):
+    done = invoke(module, "-r", "wasmtime", "--csv", tmp_path / "rows.csv", "--markdown", tmp_path / "rows.md")
+    assert done.exit_code == 0, done.output
+    assert "wasmtime: strategy=cranelift opt_level=speed" in done.stdout
+    assert "module: the module's own compiled functions" in done.stdout
+    assert "function loop (" in done.stdout or "function small (" in done.stdout
+    assert (tmp_path / "rows.csv").read_text().startswith("target,scope,function,index,")
+    assert "| instructions |" in (tmp_path / "rows.md").read_text()
+
+
+def test_bad_input_is_one_line_each(module, tmp_path):
+    unnamed = tmp_path / "unnamed.wasm"
+    unnamed.write_bytes(wasmtime.wat2wasm("(module (func (export \"f\") (result i32) i32.const 7))"))
+    cases = [
+        ((module, "-r", "wasmtime", "-f", "nope"), "wasmtime has no function 'nope' (it has: small, loop)"),
+        ((module, "-r", "wasmtime-pulley"), "wasmtime-pulley: wasmtime-pulley runs Pulley bytecode"),
+        ((module, "-r", "no-such-target"), "no code source for target 'no-such-target'"),
+        ((module, "--diff", "wasmtime"), "--diff 'wasmtime': give two targets"),
+        ((tmp_path / "missing.wasm",), "missing.wasm: no such file"),
+        ((unnamed, "-r", "wasmtime", "-f", "f"), "has no function 'f' (it has: function[0])"),
+    ]
+    for args, message in cases:
+        done = invoke(*args)
+        assert done.exit_code == 2, (args, done.output)
+        lines = done.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("hwprof: error:") and message in lines[0], (args, done.output)
+
+
+def test_a_module_without_names_is_shown_by_index(tmp_path):
+    unnamed = tmp_path / "unnamed.wasm"
+    unnamed.write_bytes(wasmtime.wat2wasm("(module (func (export \"f\") (result i32) i32.const 7))"))
+    done = invoke(unnamed, "-r", "wasmtime", "-f", "function[0]", "--json")
+    assert done.exit_code == 0, done.output
+    assert [r["function"] for r in json.loads(done.stdout) if r["scope"] == "function"] == ["function[0]"]
+
+
+def test_a_constant_pool_after_the_code_is_not_read_as_instructions():
+    # mov eax, [rip+2]; ret; then a 4-byte constant the code reads (ff ff ff ff), as Cranelift lays out its pool.
+    code = bytes.fromhex("8b0502000000" "c3" "00" "ffffffff")
+    listed = [i.mnemonic for i in metrics.disassemble(code, "x86_64")]
+    assert listed == ["mov", "ret"]
