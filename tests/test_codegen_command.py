@@ -96,3 +96,46 @@ def test_a_constant_pool_after_the_code_is_not_read_as_instructions():
     code = bytes.fromhex("8b0502000000" "c3" "00" "ffffffff")
     listed = [i.mnemonic for i in metrics.disassemble(code, "x86_64")]
     assert listed == ["mov", "ret"]
+
+
+def test_rows_kept_in_a_store_are_the_reports_codegen_section(tmp_path):
+    from hwprof.data.store import load_results
+    from hwprof.report import build_report
+
+    store = tmp_path / "store"
+    done = invoke("2mm", "--size", "mini", "-r", "wasmtime", "-r", "wasmtime-winch", "--results", store, "--json")
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)
+    frame = load_results(store)
+    assert set(frame["backend"]) == {"codegen"} and set(frame["phase"]) == {"compile"}
+    kept = frame.set_index(["runtime", "scope", "name"])["value"]
+    for r in rows:
+        scope = "module" if r["scope"] == "module" else f"function={r['function']}"
+        assert kept[r["target"], scope, "instructions"] == r["instructions"]
+    out = build_report(frame, tmp_path / "report", names=["codegen", "codegen_rank"])
+    section = {s.name: s for s in out.sections}
+    assert not section["codegen"].missing and set(section["codegen"].table["target"]) == {"wasmtime", "wasmtime-winch"}
+    assert "no execute-time ratios" in section["codegen_rank"].missing      # nothing was timed: said, not invented
+
+
+def test_a_jump_table_among_the_code_is_stepped_over_and_lea_of_the_own_address_marks_nothing():
+    # lea rcx,[rip+9] -> the table at 0x10; movsxd; add; jmp rax; the table: +8 (-> 0x18, right after it) and
+    # -0x10 (-> 0x0: a case may jump back, as Winch's default does); then ret; lea rax,[rip] (V8's idiom); ret.
+    code = bytes.fromhex("488d0d09000000" "48630481" "4801c8" "ffe0" "08000000" "f0ffffff" "c3" "488d0500000000" "c3")
+    listed = [(i.address, i.mnemonic) for i in metrics.disassemble(code, "x86_64")]
+    assert listed == [(0x0, "lea"), (0x7, "movsxd"), (0xB, "add"), (0xE, "jmp"), (0x18, "ret"), (0x19, "lea"),
+                      (0x20, "ret")]
+
+
+def test_every_compiled_function_of_bundled_modules_decodes_to_its_end_on_instruction_starts():
+    """Wasmtime's address map names instruction starts: every one inside a function is one the sweep decoded."""
+    from hwprof import workloads
+    from hwprof.codegen import artefacts
+
+    wasm = workloads.build("2mm", "mini").program.read_bytes()
+    for strategy in ("cranelift", "winch"):
+        art = artefacts.wasmtime_artefact(wasm, strategy)
+        for f in art.wasm_functions():
+            starts = {i.address for i in metrics.disassemble(f.code, "x86_64", f.address)}
+            mapped = {offset for offset, _ in getattr(f, "wasm_offsets", ())}
+            assert mapped <= starts, (strategy, f.label, sorted(mapped - starts)[:5])

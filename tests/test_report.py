@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from hwprof.codegen.run import CodegenConfig, run as run_codegen, store as store_codegen
 from hwprof.collect import CollectConfig, collect
 from hwprof.data.store import load_results
 from hwprof.report import REPORTS, ReportError, build_report, build_sections, html
@@ -47,6 +48,10 @@ def store(tmp_path_factory) -> Path:
     # The study's own CPU's map, named: the Table I rows must not depend on this machine's CPU model.
     run(root, "gemm", "wasmtime", "mini", 1, events=TABLE_I, event_map="skylake")
     run(root, "gemm", "native", "mini", 2, backend="cachegrind", events=("Ir", "I1mr", "l1i_miss_rate"))
+    # The codegen section: each kernel's code under the two Wasmtime compilers, as `hwprof codegen` keeps it.
+    for kernel in KERNELS:
+        config = CodegenConfig(kernel, "mini", ("wasmtime", "wasmtime-winch"))
+        store_codegen(run_codegen(config), config, root)
     return root
 
 
@@ -184,6 +189,18 @@ def test_slowdown_geometric_mean_over_shared_workloads(frame, sections):
         shared = per[(per["target"] == target) & per["workload"].isin(KERNELS)]["ratio"]
         g = row(t, workload="geometric mean", target=target)
         assert g["n"] == 3 and g["ratio"] == pytest.approx(float(np.exp(np.log(shared).mean())), rel=1e-12)
+
+
+def test_codegen_section_shows_the_stored_code_metrics_and_relates_them_to_fig5(frame, sections):
+    code = sections["codegen"].table
+    raw = frame[(frame["backend"] == "codegen") & frame["scope"].str.startswith("function=")]
+    for kernel in KERNELS:
+        for target in ("wasmtime", "wasmtime-winch"):
+            stored = raw[(raw["workload"] == kernel) & (raw["runtime"] == target) & (raw["name"] == "instructions")]
+            assert row(code, workload=kernel, target=target)["instructions"] == stored["value"].iloc[0]
+    rank = sections["codegen_rank"].table.set_index("metric")
+    # One target beside the baseline, three kernels: three pairs per metric, too few for an interval.
+    assert rank.loc["instructions", "pairs"] == 3 and rank.loc["instructions", "verdict"] == "too few"
 
 
 def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):

@@ -83,6 +83,22 @@ def table1_runs() -> list[list[schema.Record]]:
     return [cold_run("wasmtime", "gemm", "mini", 0, 0.05) + hw, *sim]
 
 
+def codegen_runs() -> list[list[schema.Record]]:
+    """`hwprof codegen` rows of the two kernels: the hot function's metrics per target (Winch's code longest)."""
+    code = {"wasmtime": (400, 1700, 60, 0), "wasmtime-winch": (900, 4000, 300, 12), "native": (300, 1200, 40, 0)}
+    out = []
+    for workload, scale in (("2mm", 1.0), ("atax", 0.5)):
+        rows = []
+        for runtime, (instructions, size, stores, rex) in code.items():
+            spread = scale if runtime != "native" else 0.9 * scale
+            rows += [record(runtime, workload, "mini", 0, "compile", name, value * spread, kind=schema.METRIC,
+                            unit=unit, backend="codegen", boundary="", scope="function=kernel_" + workload)
+                     for name, value, unit in (("instructions", instructions, "count"), ("code_bytes", size, "bytes"),
+                                               ("stores", stores, "count"), ("meaningless_rex", rex, "count"))]
+        out.append(rows)
+    return out
+
+
 def runs() -> list[list[schema.Record]]:
     """Every run of the hand-made store, in the order its run ids sort."""
     out = []
@@ -99,6 +115,7 @@ def runs() -> list[list[schema.Record]]:
     for runtime, execute in (("wasmtime", 0.30), ("native", 0.25)):
         out += [cold_run(runtime, "attitude", "small", rep, execute + 0.01 * rep) for rep in range(2)]
     out += table1_runs()
+    out += codegen_runs()
     out.append([record("wasmtime-winch", "2mm", "mini", 3, "execute", "wall_time", None, status=schema.ERROR,
                        note="wasm trap: wasm `unreachable` instruction executed")])
     return out

@@ -9,7 +9,7 @@ from hwprof.analysis import verdict
 from hwprof.data import schema
 
 # A simulated miss rate is not a measured one: the backend is part of what is compared.
-KEY = ["runtime", "workload", "size", "input", "invocation", "backend", "sweep", "phase", "name"]
+KEY = ["runtime", "workload", "size", "input", "invocation", "backend", "sweep", "scope", "phase", "name"]
 # For times a smaller ratio is faster; for everything else only lower/higher can be said.
 WORDS = {verdict.FASTER: "lower", verdict.SLOWER: "higher"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwprof.codegen import decode
 from hwprof.codegen.artefacts import ArtefactError, Function
 
 METRICS = {
@@ -59,31 +60,15 @@ def disassemble(code: bytes, arch: str, address: int = 0) -> list[Instruction]:
         raise ArtefactError(f"no disassembler for ISA {arch!r}")
     md = md()
     md.detail = True
-    decoded = list(md.disasm(bytes(code), address))
-    # A compiler may keep a function's constants after its code (Cranelift's constant pool, read rip-relative):
-    # the code ends where the first constant the code reads begins; zero padding before it is not code either.
-    data = min(_inline_constants(cs, decoded, address, address + len(code), arch), default=address + len(code))
-    decoded = [insn for insn in decoded if insn.address + insn.size <= data]
+    decoded, data = decode.sweep(cs, md, bytes(code), address, arch)
+    # Zero padding before data (or at the end) is not code either.
     while decoded and not bytes(decoded[-1].bytes).strip(b"\x00"):
         decoded.pop()
     end = decoded[-1].address + decoded[-1].size if decoded else address
-    if end != data and bytes(code[end - address:data - address]).strip(b"\x00\xcc"):
+    code_end = min([b for b, _ in data if b >= end] + [address + len(code)])
+    if bytes(code[end - address:code_end - address]).strip(b"\x00\xcc"):
         raise ArtefactError(f"capstone stopped at offset {end - address} of {len(code)} bytes: not {arch} code")
     return [_instruction(cs, insn, arch) for insn in decoded]
-
-
-def _inline_constants(cs, decoded, start: int, end: int, arch: str) -> list[int]:
-    """Addresses inside [start, end) that the code reads as data (x86-64: rip-relative memory operands)."""
-    if arch != "x86_64":
-        return []
-    found = []
-    for insn in decoded:
-        for op in insn.operands:
-            if op.type == cs.x86.X86_OP_MEM and op.mem.base == cs.x86.X86_REG_RIP:
-                target = insn.address + insn.size + op.mem.disp
-                if start <= target < end and target > insn.address:
-                    found.append(target)
-    return found
 
 
 def _instruction(cs, insn, arch: str) -> Instruction:

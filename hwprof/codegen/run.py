@@ -39,6 +39,7 @@ class CodegenResult:
     provenance: dict[str, str]                        # target -> flags its code was made with
     unavailable: dict[str, str] = field(default_factory=dict)   # target -> the one line saying why
     artefacts: dict[str, Artefact] = field(default_factory=dict)
+    subject: sources.Subject | None = None
 
 
 def subject_of(config: CodegenConfig) -> sources.Subject:
@@ -114,4 +115,53 @@ def run(config: CodegenConfig) -> CodegenResult:
             continue
         rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
                      **metrics.function_metrics(fn, art.arch)})
-    return CodegenResult(rows, function, chosen_by, {t: a.flags for t, a in found.items()}, unavailable, found)
+    return CodegenResult(rows, function, chosen_by, {t: a.flags for t, a in found.items()}, unavailable, found,
+                         subject)
+
+
+UNITS = {"code_bytes": "bytes", "bytes_per_instruction": "bytes/instruction", "apart_bytes": "bytes"}
+
+
+def records(result: CodegenResult, config: CodegenConfig, versions: dict[str, str]) -> list:
+    """The rows as the store's records: one per target, scope and metric (phase compile, backend codegen)."""
+    from hwprof.data import schema
+
+    subject = result.subject
+    workload = subject.workload.name if subject.workload else subject.wasm.stem
+    size = subject.workload.size if subject.workload else ""
+    out = []
+    for row in result.rows:
+        scope = "module" if row["scope"] == "module" else f"function={row['function']}"
+        ident = schema.Identity(row["target"], versions.get(row["target"], ""), result.provenance[row["target"]],
+                                workload, size, backend="codegen", scope=scope)
+        for key, value in row.items():
+            if key in ROW_KEYS or value is None:
+                continue
+            out.append(ident.record(repetition=0, phase="compile", name=key, kind=schema.METRIC,
+                                    value=float(value), unit=UNITS.get(key, "count"),
+                                    note=result.chosen_by if scope != "module" else ""))
+    return out
+
+
+def store(result: CodegenResult, config: CodegenConfig, root) -> Path:
+    """Write the rows into a results store as one run (with the machine's provenance); the run file's path."""
+    from hwprof import events, runtimes
+    from hwprof.data import provenance
+    from hwprof.data.cpu import identify
+    from hwprof.data.store import ResultStore, new_id
+
+    versions = {}
+    for target in result.provenance:
+        try:
+            versions[target] = runtimes.get(target).probe()
+        except Exception:          # a code source without a measured target of that name: no version to give
+            versions[target] = ""
+    cpu = identify(None)
+    prov = {**provenance.machine(None, events.microarch_name(cpu, events.for_cpu(cpu))), "host_arch": platform.machine(), "backend": "codegen", "arch": config.arch, "workload": config.workload,
+            "wasm": str(result.subject.wasm), "codegen_function": result.function, "chosen_by": result.chosen_by,
+            "unavailable": result.unavailable}
+    session = new_id()
+    store_ = ResultStore(root)
+    path = store_.write_run(session, prov, records(result, config, versions))
+    store_.write_session(session, "complete", runs=1, command="codegen")
+    return path

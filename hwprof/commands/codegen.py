@@ -45,6 +45,8 @@ def codegen(
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the rows as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the tables as Markdown."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON: one object per target and scope."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Also keep the rows in this results store, for "
+                                           "`hwprof report`'s codegen section."),
 ):
     """The machine code each compiler made of the same wasm: metrics per target, for the module and one function."""
     import json
@@ -52,7 +54,7 @@ def codegen(
 
     from hwprof.analysis.table import markdown, text_table
     from hwprof.codegen.artefacts import ArtefactError
-    from hwprof.codegen.run import CodegenConfig, run
+    from hwprof.codegen.run import CodegenConfig, run, store
     from hwprof.data.store import atomic_write_text
     from hwprof.workloads import WorkloadError
 
@@ -71,6 +73,9 @@ def codegen(
         _print_diff(result, pair, as_json)
         return
     tidy, wide = _frames(result)
+    if results:
+        kept = store(result, config, results)
+        typer.echo(f"stored: {kept}", err=True)
     if csv_out:
         atomic_write_text(csv_out, tidy.to_csv(index=False))
     if md_out:

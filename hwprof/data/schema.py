@@ -19,7 +19,9 @@ from hwprof.data import phases
 #   4  2026-12  records gain `input` (what the module was given: argv, env names, stdin digest, invoked export;
 #               "" for a workload run as bundled), so runs with different inputs never pool; run provenance
 #               gains `inputs`, `wasm_features`, `memory_limit`, `timeout_s` and `noise`. Older files load with input "".
-FORMAT_VERSION = 4
+#   5  2026-12  records gain `scope` (the part of the program a figure covers when it is not the whole run:
+#               `hwprof codegen`'s "module" or "function=NAME"); older files load with scope "".
+FORMAT_VERSION = 5
 
 # Record.status values. Anything but OK carries value None: an unmeasured number is never 0.
 OK = "ok"
@@ -60,6 +62,7 @@ class Record:
     iteration: int = 0       # warm mode: which invocation (-1: a mean over the process's invocations)
     sweep: str = ""          # a sweep point's setting, "key=value[; key=value]" (e.g. l1i_size=16KiB); "" elsewhere
     input: str = ""          # what the module was given beyond the workload's own arguments; "" for none
+    scope: str = ""          # the code a figure covers where not the whole run: "module", "function=NAME"; "" elsewhere
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -98,6 +101,7 @@ class Identity:
     backend: str = ""
     sweep: str = ""
     input: str = ""
+    scope: str = ""
 
     def record(self, *, repetition: int, phase: str, name: str, kind: str, value: float | None, unit: str,
                **rest) -> Record:

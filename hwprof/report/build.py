@@ -11,11 +11,12 @@ import pandas as pd
 from hwprof.analysis.table import markdown
 from hwprof.data.store import StoreError, atomic_write_text, load_results
 from hwprof.report import html
+from hwprof.report.codegen import CODEGEN
 from hwprof.report.figures import FIGURES
 from hwprof.report.section import Report, Section, provenance
 from hwprof.report.tables import TABLES
 
-REPORTS: dict[str, Report] = {r.name: r for r in FIGURES + TABLES}
+REPORTS: dict[str, Report] = {r.name: r for r in FIGURES + TABLES + CODEGEN}
 
 
 class ReportError(Exception):
