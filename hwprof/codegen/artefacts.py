@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from hwprof.codegen import wasmtime_tables
 
 WASM_FUNCTION = re.compile(r"wasm\[\d+\]::function\[(\d+)\](?:::(.*))?$")
 # The ISAs a Wasmtime engine can compile for here, whatever the host: the target triple and capstone's name.
@@ -25,11 +28,20 @@ class Function:
     kind: str               # "wasm" (the module's own code) or "other" (a trampoline, stub or native symbol: apart)
     address: int            # offset of its first byte in the artefact's code section
     code: bytes
+    # (code address, wasm file offset or None) where the compiler keeps an address map: each entry covers the code
+    # from its address up to the next entry's; () when it keeps none
+    wasm_offsets: tuple[tuple[int, int | None], ...] = ()
+    traps: tuple[tuple[int, str], ...] = ()     # (address of an instruction that can trap, the trap's name)
 
     @property
     def label(self) -> str:
         """Its name, or its index where the module has no name section."""
         return self.name or (f"function[{self.index}]" if self.index >= 0 else "?")
+
+    def wasm_offset_at(self, address: int) -> int | None:
+        """The wasm file offset the code at `address` was compiled from (None: no map, or no wasm source)."""
+        k = bisect.bisect_right(self.wasm_offsets, address, key=lambda entry: entry[0])
+        return self.wasm_offsets[k - 1][1] if k else None
 
 
 @dataclass(frozen=True)
@@ -107,4 +119,25 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
                             f"{str(exc).strip().splitlines()[0]}") from None
     flags = f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
     return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags,
-                    tuple(read_elf_functions(module.serialize())))
+                    tuple(read_wasmtime_functions(module.serialize())))
+
+
+def read_wasmtime_functions(data: bytes) -> list[Function]:
+    """A Wasmtime serialized module's (.cwasm's) functions, each with its address-map entries and traps."""
+    functions = read_elf_functions(data)
+    try:
+        addrmap, traps = wasmtime_tables.read_tables(data)
+    except wasmtime_tables.TableError as exc:
+        raise ArtefactError(str(exc)) from None
+    return with_tables(functions, addrmap, traps)
+
+
+def with_tables(functions: list[Function], addrmap: list[tuple[int, int | None]],
+                traps: list[tuple[int, str]]) -> list[Function]:
+    """Each function with the address-map entries and traps (both sorted by address) that fall inside its code."""
+    map_at, trap_at = [a for a, _ in addrmap], [a for a, _ in traps]
+
+    def inside(at: list[int], rows: list, f: Function) -> tuple:
+        return tuple(rows[bisect.bisect_left(at, f.address):bisect.bisect_left(at, f.address + len(f.code))])
+
+    return [replace(f, wasm_offsets=inside(map_at, addrmap, f), traps=inside(trap_at, traps, f)) for f in functions]
