@@ -128,7 +128,8 @@ def test_a_jitdump_node_wrote_parses_and_a_cut_or_foreign_file_is_refused_in_one
 
 
 @needs_node
-@pytest.mark.parametrize("target, runtime", [("node-liftoff", NodeLiftoffRuntime), ("node-turbofan", NodeTurbofanRuntime)])
+@pytest.mark.parametrize("target, runtime", [("node-liftoff", NodeLiftoffRuntime),
+                                             ("node-turbofan", NodeTurbofanRuntime)])
 def test_every_named_function_is_found_at_its_index_and_decodes_to_its_end(tmp_path, target, runtime):
     subject = _subject(tmp_path, NAMED)
     art = sources.artefact(target, subject)

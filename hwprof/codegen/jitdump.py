@@ -106,7 +106,8 @@ def _byte_order(data: bytes) -> str:
     for order in "<>":
         if struct.unpack_from(order + "I", data)[0] == MAGIC:
             return order
-    raise ArtefactError(f"not a jitdump file (its first bytes are {data[:4]!r}, not the magic 0x4A695444 ('JiTD') in either byte order)")
+    raise ArtefactError(f"not a jitdump file (its first bytes are {data[:4]!r}, not the magic 0x4A695444 ('JiTD') "
+                        f"in either byte order)")
 
 
 def _records(data: bytes, order: str, at: int) -> tuple[list[CodeLoad], list[CodeMove], dict[str, int]]:

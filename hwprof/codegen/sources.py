@@ -59,6 +59,7 @@ SOURCES: dict[str, str | Callable[[Subject], Artefact]] = {
     "node": "hwprof.codegen.v8:node_artefact",
     "node-liftoff": "hwprof.codegen.v8:node_liftoff_artefact",
     "node-turbofan": "hwprof.codegen.v8:node_turbofan_artefact",
+    "wasmer": "hwprof.codegen.wasmer:wasmer_artefact",
 }
 
 

@@ -77,7 +77,7 @@ def v8_artefact(target: str, subject) -> Artefact:
         raise ArtefactError(f"node compiles for this machine's ISA only ({platform.machine()}), not {subject.arch}")
     runtime = runtimes.get(target)
     flags = [*runtime.v8_flags(), *_feature_flags(subject, runtime)]
-    args = tuple(getattr(subject.workload, "args", ()) or ())
+    args = tuple(subject.workload.args) if subject.workload is not None else ()
     mode = "run" if TIERS[target] is None else "compile"
     dump, listing, report = run_node(subject.bytes(), flags, mode, args)
     functions, counts = _functions(dump, listing)
@@ -89,6 +89,8 @@ def v8_artefact(target: str, subject) -> Artefact:
             if mode == "run" else "WebAssembly.compile, eager") + f"; code per tier: {tiers or 'none'}"
     if report.get("error"):
         what += f"; the run ended early: {report['error']}"
+    elif report.get("exit_code"):
+        what += f"; the run exited with status {report['exit_code']}"
     return Artefact(target, dump.arch, f"{' '.join(flags)} {' '.join(CODE_FLAGS)}; {what}", tuple(functions))
 
 
@@ -129,8 +131,8 @@ def run_node(wasm: bytes, v8_flags: list[str], mode: str, args: tuple[str, ...] 
         report_file, dumps = work / "host.json", sorted(work.glob("jit-*.dump"))
         if not report_file.exists() or len(dumps) != 1:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"status {done.returncode}"]
-            raise ArtefactError(f"node wrote {'no host report' if not report_file.exists() else f'{len(dumps)} jitdumps'}"
-                                f": {tail[0]}")
+            wrote = "no host report" if not report_file.exists() else f"{len(dumps)} jitdumps"
+            raise ArtefactError(f"node wrote {wrote}: {tail[0]}")
         report = json.loads(report_file.read_text())
         if report.get("error") and report.get("exit_code") is None and mode == "compile":
             raise ArtefactError(f"node cannot compile it: {report['error']}")
@@ -209,4 +211,5 @@ def _check(target: str, module, functions: list[Function], report: dict, mode: s
     if mode == "compile" and found != set(module.indices()):
         raise ArtefactError(f"{target}: V8 compiled {len(found)} of the module's {module.defined} functions eagerly")
     if mode == "run" and not found:
-        raise ArtefactError(f"{target} compiles lazily and the run compiled nothing: {report.get('error') or 'no call'}")
+        raise ArtefactError(f"{target} compiles lazily and the run compiled nothing: "
+                            f"{report.get('error') or 'no call'}")

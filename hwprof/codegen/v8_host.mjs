@@ -31,7 +31,8 @@ function imports(module, wasi) {
 async function run(module) {
   const wasi = new WASI({
     version: "preview1", returnOnExit: true, args: ["module.wasm", ...args], env: {}, preopens: {},
-    stdin: fs.openSync("/dev/null", "r"), stdout: fs.openSync("stdout.txt", "w"), stderr: fs.openSync("stderr.txt", "w"),
+    stdin: fs.openSync("/dev/null", "r"), stdout: fs.openSync("stdout.txt", "w"),
+    stderr: fs.openSync("stderr.txt", "w"),
   });
   const instance = await WebAssembly.instantiate(module, imports(module, wasi));
   if (typeof instance.exports._start !== "function") {
