@@ -134,7 +134,7 @@ def run_node(wasm: bytes, v8_flags: list[str], mode: str, args: tuple[str, ...] 
             wrote = "no host report" if not report_file.exists() else f"{len(dumps)} jitdumps"
             raise ArtefactError(f"node wrote {wrote}: {tail[0]}")
         report = json.loads(report_file.read_text())
-        if report.get("error") and report.get("exit_code") is None and mode == "compile":
+        if report.get("error") and report.get("stage") == "compile":
             raise ArtefactError(f"node cannot compile it: {report['error']}")
         with open(work / "listing.txt", encoding="utf-8", errors="replace") as listing:
             return jitdump.read_file(dumps[0]), read_listing(listing), report

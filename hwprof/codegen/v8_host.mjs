@@ -4,12 +4,12 @@
 // run: compile, instantiate with node:wasi (the given arguments, no environment, no preopened folder, stdin
 // empty, the module's output to files here) and run _start once, so that V8's lazy default tiering compiles
 // what the module calls and tiers up what gets hot. The bench imports do nothing; other missing function
-// imports trap when called. Writes host.json: what happened, in one line.
+// imports trap when called. Writes host.json: the stage reached (compile, run) and any error, in one line.
 import fs from "node:fs";
 import { WASI } from "node:wasi";
 
 const [mode, wasmPath, ...args] = process.argv.slice(2);
-const report = { mode, exit_code: null, error: null };
+const report = { mode, stage: "compile", exit_code: null, error: null };
 
 function oneLine(err) {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -44,6 +44,7 @@ async function run(module) {
 
 try {
   const module = await WebAssembly.compile(fs.readFileSync(wasmPath));
+  report.stage = mode;
   if (mode === "run") await run(module);
 } catch (err) {
   report.error = oneLine(err);
