@@ -56,6 +56,10 @@ SOURCES: dict[str, str | Callable[[Subject], Artefact]] = {
     "wasmtime": _wasmtime,
     "wasmtime-winch": _winch,
     "wasmtime-pulley": _pulley,
+    "node": "hwprof.codegen.v8:node_artefact",
+    "node-liftoff": "hwprof.codegen.v8:node_liftoff_artefact",
+    "node-turbofan": "hwprof.codegen.v8:node_turbofan_artefact",
+    "wasmer": "hwprof.codegen.wasmer:wasmer_artefact",
 }
 
 
