@@ -103,12 +103,14 @@ def _print_diff(result, pair, as_json: bool) -> None:
     if missing:
         fail(f"--diff: no code from {missing[0]}: {result.unavailable.get(missing[0], 'not read')}")
     left, right = (result.artefacts[t] for t in pair)
+    from hwprof.codegen.artefacts import ArtefactError
+
     try:
-        rows = code_diff.align(left, left.function(result.function), right, right.function(result.function))
-    except Exception as exc:     # an ArtefactError naming what there is
+        rows = code_diff.align((left, left.function(result.function)), (right, right.function(result.function)))
+    except ArtefactError as exc:     # a function one side does not have, naming what it has
         fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(code_diff.as_dicts(rows), indent=1))
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=1))
         return
     typer.echo(f"{result.function}: {pair[0]} ({left.flags}) | {pair[1]} ({right.flags})")
-    typer.echo(code_diff.render(rows))
+    typer.echo(code_diff.render(rows, titles=pair))
