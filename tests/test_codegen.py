@@ -132,7 +132,7 @@ def test_redundant_moves_follow_values_within_a_straight_line_run():
 
 def test_loads_feeding_one_alu_op_against_alu_memory_operands():
     lta = lambda hexes: metrics.count(x86(bytes.fromhex(hexes)), "x86_64")["load_then_alu"]
-    assert lta("8b0f" "01c8" "b901000000") == 1       # mov ecx, [rdi]; add eax, ecx; mov ecx, 1: add eax, [rdi] would do
+    assert lta("8b0f" "01c8" "b901000000") == 1       # mov ecx, [rdi]; add eax, ecx; mov ecx, 1: add eax, [rdi]
     assert lta("8b0f" "39c1" "b902000000") == 1       # mov ecx, [rdi]; cmp ecx, eax; mov ecx, 2: cmp [rdi], eax
     assert lta("8b0f" "01c8" "01c8") == 0             # ecx read again: live
     assert lta("8b07" "01c8" "b901000000") == 0       # the load is the ALU op's destination
@@ -291,3 +291,25 @@ def test_metrics_of_a_winch_function_equal_a_count_by_hand_from_its_listing():
     got = metrics.function_metrics(f, "x86_64")
     assert hand["spills"] > 0 and hand["trap_branches"] >= 1
     assert {name: got[name] for name in hand} == hand
+
+
+@X86_HOST
+def test_cranelift_jump_tables_and_constant_pools_are_stepped_over_not_decoded():
+    cases = " ".join(f"(block $b{k}" for k in range(8))
+    ends = "".join(f") (return (i32.const {k * 7 + 3}))" for k in range(8))
+    wat = f"""(module
+      (func $switch (export "switch") (param i32) (result i32)
+        {cases} (block $d (br_table $b0 $b1 $b2 $b3 $b4 $b5 $b6 $b7 $d (local.get 0))) (return (i32.const 99)) {ends}
+        i32.const 0)
+      (func $pool (export "pool") (param f64) (result f64) (f64.mul (f64.add (local.get 0) (f64.const 1.25))
+        (f64.const 3.5))))"""
+    art = artefacts.wasmtime_artefact(wasmtime.wat2wasm(wat), "cranelift")
+    for name in ("switch", "pool"):
+        f = art.function(name)
+        code = x86(f.code, f.address)                      # raised before: the table or the constants are no code
+        starts = {i.address for i in code}
+        assert all(i.target in starts for i in code if i.jump and i.target is not None), name
+        assert all(i.data_address not in starts for i in code if i.data_address is not None), name
+    switch = x86(art.function("switch").code, art.function("switch").address)
+    (jmp,) = [k for k, i in enumerate(switch) if i.jump and i.target is None]
+    assert switch[jmp + 1].address > switch[jmp].address + switch[jmp].size      # the table lies between

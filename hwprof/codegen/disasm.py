@@ -34,6 +34,7 @@ class Instruction:
     target: int | None = None            # a direct jump's or call's target address; None when indirect or none
     immediate: bool = False              # an immediate operand
     width: int = 0                       # bytes of the first operand (x86); 0 where capstone gives none
+    data_address: int | None = None      # the address an x86 rip-relative memory operand names
 
 
 def disassemble(code: bytes, arch: str, address: int = 0) -> list[Instruction]:
@@ -46,20 +47,65 @@ def disassemble(code: bytes, arch: str, address: int = 0) -> list[Instruction]:
         raise ArtefactError(f"no disassembler for ISA {arch!r}")
     md = md()
     md.detail = True
-    out, end = [], address
-    for insn in md.disasm(bytes(code), address):
-        out.append(_instruction(cs, insn, arch))
-        end = insn.address + insn.size
+    out, end = _sweep(cs, md, bytes(code), address, arch)
     if end != address + len(code) and bytes(code[end - address:]).strip(b"\x00\xcc"):
-        raise ArtefactError(f"capstone stopped at offset {end - address} of {len(code)} bytes: not {arch} code")
+        pool, code_end = _constant_pool(out, address, end)
+        if pool is None or bytes(code[code_end - address:pool - address]).strip(b"\x00\xcc\x90"):
+            raise ArtefactError(f"capstone stopped at offset {end - address} of {len(code)} bytes: not {arch} code")
+        out = [i for i in out if i.address + i.size <= code_end]
     return out
+
+
+def _sweep(cs, md, code: bytes, address: int, arch: str) -> tuple[list[Instruction], int]:
+    """A linear sweep that steps over Cranelift's x86 jump tables (br_table: `lea r, [rip + table]` ... `jmp r`,
+    the table of 32-bit offsets from its own start placed right after the jmp)."""
+    out, at, tables = [], address, set()
+    while at < address + len(code):
+        resumed = False
+        for insn in md.disasm(code[at - address:], at):
+            i = _instruction(cs, insn, arch)
+            out.append(i)
+            at = i.address + i.size
+            if i.mnemonic == "lea" and i.data_address is not None:
+                tables.add(i.data_address)
+            if i.jump and i.target is None and at in tables:
+                resumed = (after := _jump_table_end(code, address, at)) is not None
+                if resumed:
+                    at = after
+                    break
+        if not resumed:
+            break
+    return out, at
+
+
+def _jump_table_end(code: bytes, address: int, table: int) -> int | None:
+    """The end of a table of 32-bit offsets from `table` to code after it (None: these bytes are no such table)."""
+    end, first, at = address + len(code), address + len(code), table
+    while at < first and at + 4 <= end:
+        target = table + int.from_bytes(code[at - address:at - address + 4], "little", signed=True)
+        if not table < target < end:
+            return None
+        first, at = min(first, target), at + 4
+    return at if at == first else None
+
+
+def _constant_pool(out: list[Instruction], start: int, stop: int) -> tuple[int | None, int]:
+    """Where a constant pool after the code begins and where the code before it ends (after its last return,
+    jump or trap, with no direct jump beyond): the first such rip-relative address (Cranelift's constants)."""
+    ends = [i.address + i.size for i in out if i.ret or i.mnemonic in ("jmp", "ud2")]
+    for at in sorted({i.data_address for i in out if i.data_address is not None and start < i.data_address <= stop}):
+        code_end = max((e for e in ends if e <= at), default=None)
+        targets = [i.target for i in out if i.jump and i.target is not None and i.address < at]   # not data's
+        if code_end is not None and all(t < code_end for t in targets):
+            return at, code_end
+    return None, 0
 
 
 def _instruction(cs, insn, arch: str) -> Instruction:
     x86 = arch == "x86_64"
     reg_kind, mem_kind, imm_kind = ((cs.x86.X86_OP_REG, cs.x86.X86_OP_MEM, cs.x86.X86_OP_IMM) if x86 else
                                     (cs.arm64.ARM64_OP_REG, cs.arm64.ARM64_OP_MEM, cs.arm64.ARM64_OP_IMM))
-    regs, memory, reads, writes, base, imm = [], False, False, False, "", None
+    regs, memory, reads, writes, base, imm, data = [], False, False, False, "", None, None
     for op in insn.operands:
         if op.type == reg_kind:
             regs.append(_name(insn.reg_name(op.reg), arch))
@@ -68,6 +114,7 @@ def _instruction(cs, insn, arch: str) -> Instruction:
             reads |= bool(op.access & cs.CS_AC_READ)
             writes |= bool(op.access & cs.CS_AC_WRITE)
             base = _name(insn.reg_name(op.mem.base) or "", arch)
+            data = insn.address + insn.size + op.mem.disp if x86 and base == "rip" else None
         elif op.type == imm_kind:
             imm = op.imm
     mnemonic = insn.mnemonic
@@ -89,7 +136,7 @@ def _instruction(cs, insn, arch: str) -> Instruction:
         regs_written=tuple(_name(insn.reg_name(r), arch) for r in written),
         memory_base=base, target=imm if (jump or call) and imm is not None else None,
         immediate=imm is not None and not (jump or call),
-        width=insn.operands[0].size if x86 and insn.operands else 0)
+        width=insn.operands[0].size if x86 and insn.operands else 0, data_address=data)
 
 
 def _name(reg: str, arch: str) -> str:

@@ -146,7 +146,7 @@ def register_move(i: Instruction, arch: str) -> bool:
 
 
 def setcc_sequences(instructions: list[Instruction]) -> int:
-    """setcc; movzx; test|and; jcc in a row (the value of a compare turned into a byte, widened, tested, branched on)."""
+    """setcc; movzx; test|and; jcc in a row (a compare made a byte, widened, tested, branched on)."""
     return sum(x86.setcc_chains(instructions))
 
 

@@ -128,7 +128,7 @@ def outside_calls(instructions: list[Instruction], functions: tuple[tuple[int, i
 
 
 def dead_after(instructions: list[Instruction], run: list[int], at: int, reg: str, arch: str) -> bool:
-    """The register (a 64-bit GPR name) is written before it is read after run position `at` (False: read, or unknown)."""
+    """The 64-bit GPR is written before it is read after run position `at` (False: read first, or unknown)."""
     for k in run[at + 1:]:
         i = instructions[k]
         if reg in {gpr(r, arch) for r in i.regs_read}:

@@ -28,7 +28,7 @@ def meaningless_rex(i: Instruction) -> bool:
 
 
 def setcc_chains(instructions: list[Instruction]) -> list[int]:
-    """Marks the jcc of each setcc; movzx; test|and; jcc in a row (a compare made a byte, widened, tested, branched on)."""
+    """Marks the jcc of each setcc; movzx; test|and; jcc in a row (a compare made a byte, widened, tested)."""
     marks = [0] * len(instructions)
     for k in range(3, len(instructions)):
         a, b, c, d = instructions[k - 3:k + 1]
@@ -82,11 +82,14 @@ def uops_model(path: Path = UOPS_FILE) -> dict:
     return model
 
 
-def _matches(entry: dict, i: Instruction) -> bool:
+def _facts(i: Instruction) -> dict:
     memory = "write" if i.writes_memory else "read" if i.reads_memory else "none"
-    operands = len(i.op_str.split(",")) if i.op_str else 0
-    wanted = {"memory": memory, "width": i.width, "operands": operands, "direct": i.target is not None}
-    if i.mnemonic not in entry["mnemonics"] or any(entry[key] != got for key, got in wanted.items() if key in entry):
+    return {"memory": memory, "width": i.width, "operands": len(i.op_str.split(",")) if i.op_str else 0,
+            "direct": i.target is not None}
+
+
+def _matches(entry: dict, i: Instruction, facts: dict) -> bool:
+    if i.mnemonic not in entry["mnemonics"] or any(entry[key] != got for key, got in facts.items() if key in entry):
         return False
     return "register" not in entry or entry["register"] in i.register_operands
 
@@ -107,7 +110,8 @@ def uops(instructions: list[Instruction]) -> list[int]:
     fused = fused_with_previous(instructions)
     out = []
     for i, with_previous in zip(instructions, fused):
-        entry = next((e for e in model["class"] if _matches(e, i)), None)
+        facts = _facts(i)
+        entry = next((e for e in model["class"] if _matches(e, i, facts)), None)
         out.append(0 if with_previous else entry["uops"] if entry else model["default"])
     return out
 
