@@ -9,7 +9,7 @@ import sys
 import pytest
 import wasmtime
 
-from hwprof.codegen import artefacts, metrics
+from hwprof.codegen import artefacts, metrics, metrics_flow, metrics_x86
 from hwprof.codegen.artefacts import ArtefactError
 
 pytestmark = pytest.mark.quick
@@ -113,3 +113,203 @@ def test_unreadable_artefacts_are_one_line(tmp_path):
         artefacts.read_elf_functions(exe.read_bytes())
     with pytest.raises(ArtefactError, match="not aarch64 code"):
         metrics.disassemble(bytes.fromhex("ffffffff" "00"), "aarch64")
+
+
+def test_redundant_moves_follow_values_within_a_straight_line_run():
+    red = lambda hexes: metrics.count(x86(bytes.fromhex(hexes)), "x86_64")["redundant_moves"]
+    assert red("4889d8" "4889c3") == 1                    # mov rax, rbx; mov rbx, rax: the second changes nothing
+    assert red("4889c1" "4883c201" "4889c8") == 1         # mov rcx, rax; add rdx, 1; mov rax, rcx: moved back unchanged
+    assert red("4889c1" "4883c001" "4889c8") == 0         # ... add rax, 1 between: a real restore
+    assert red("4889c0") == 1                             # mov rax, rax
+    assert red("488b07" "89c0") == 0 and red("8b07" "89c0") == 1   # mov eax, eax zero-extends unless a 32-bit load did
+    assert red("89d8" "89c3") == 0                        # mov eax, ebx; mov ebx, eax clears rbx's upper half
+    assert red("89d8" "89c3" "89d8") == 1                 # ... after which mov eax, ebx again changes nothing
+    assert red("4889d8" "eb00" "4889c3") == 0             # a jump ends the run: nothing is known after it
+    assert red("4889e5" "4889ec") == 0                    # mov rbp, rsp; mov rsp, rbp: frame teardown, apart
+    marks = metrics_flow.redundant_moves(x86(bytes.fromhex("4889d8" "4889c3")), "x86_64")
+    assert marks == [0, 1]
+
+
+def test_loads_feeding_one_alu_op_against_alu_memory_operands():
+    lta = lambda hexes: metrics.count(x86(bytes.fromhex(hexes)), "x86_64")["load_then_alu"]
+    assert lta("8b0f" "01c8" "b901000000") == 1       # mov ecx, [rdi]; add eax, ecx; mov ecx, 1: add eax, [rdi]
+    assert lta("8b0f" "39c1" "b902000000") == 1       # mov ecx, [rdi]; cmp ecx, eax; mov ecx, 2: cmp [rdi], eax
+    assert lta("8b0f" "01c8" "01c8") == 0             # ecx read again: live
+    assert lta("8b07" "01c8" "b901000000") == 0       # the load is the ALU op's destination
+    assert lta("8b0f" "01c8" "c3") == 0               # the run ends first: unknown, counted as live (a lower bound)
+    got = metrics.count(x86(bytes.fromhex("0307" "8b0f" "01c8" "b901000000")), "x86_64")
+    assert (got["alu_memory_operand"], got["load_then_alu"], got["loads"]) == (1, 1, 2)
+
+
+def test_spills_and_reloads_are_register_moves_to_and_from_stack_slots():
+    code = x86(bytes.fromhex("55" "48897c2408" "488b442408" "488945f8" "48894708" "48c7042400000000"
+                             "f20f11442408" "5d"))
+    # push rbp; mov [rsp+8], rdi; mov rax, [rsp+8]; mov [rbp-8], rax; mov [rdi+8], rax; mov qword [rsp], 0;
+    # movsd [rsp+8], xmm0; pop rbp
+    got = metrics.count(code, "x86_64")
+    assert (got["spills"], got["reloads"], got["stores"], got["loads"]) == (3, 1, 6, 2)
+
+
+def test_aarch64_known_bytes_from_zig():
+    # zig cc -target aarch64-linux-musl -O2 -c of: long g(long); long f(long a, long b)
+    # { if (b == 0) __builtin_trap(); long x = g(a); return x / b + a; } (the call left unrelocated: bl to itself)
+    code = metrics.disassemble(bytes.fromhex(
+        "810100b4" "fd7bbea9" "f44f01a9" "fd030091" "f40301aa" "f30300aa" "00000094" "080cd49a" "0001138b"
+        "f44f41a9" "fd7bc2a8" "c0035fd6" "200020d4"), "aarch64")
+    assert [i.mnemonic for i in code] == ["cbz", "stp", "stp", "mov", "mov", "mov", "bl", "sdiv", "add", "ldp",
+                                          "ldp", "ret", "brk"]
+    got = metrics.count(code, "aarch64")
+    assert (got["stores"], got["loads"], got["spills"], got["reloads"]) == (2, 2, 1, 1)   # x29/x30 record apart
+    assert (got["branches"], got["calls"], got["conditional_branches"]) == (1, 1, 1)      # bl is no branch
+    assert (got["trap_instructions"], got["trap_branches"], got["register_moves"]) == (1, 1, 3)
+    assert got["runtime_calls"] is None and not metrics.applies("runtime_calls", "aarch64")
+    for name in metrics.X86_ONLY:                            # another ISA's notion: None, not 0
+        assert got[name] is None and not metrics.applies(name, "aarch64")
+    inside = metrics.count(code, "aarch64", metrics.Context(((0, 52),)))
+    assert inside["runtime_calls"] == 0 and metrics.count(code, "aarch64", metrics.Context())["runtime_calls"] == 1
+
+
+def test_traps_guards_and_calls_to_runtime_helpers():
+    # test ecx, ecx; je 7; idiv ecx; ret; ud2 (Cranelift's division-by-zero guard)
+    guard = x86(bytes.fromhex("85c9" "7403" "f7f9" "c3" "0f0b"))
+    got = metrics.count(guard, "x86_64")
+    assert (got["trap_instructions"], got["trap_branches"], got["conditional_branches"]) == (1, 1, 1)
+    jb = x86(bytes.fromhex("72fe"), 0x100)                  # jb to itself: a trap only if the context says so
+    assert metrics.count(jb, "x86_64")["trap_branches"] == 0
+    assert metrics.count(jb, "x86_64", metrics.Context(traps=frozenset({0x100})))["trap_branches"] == 1
+    # at 0x40: call 0x10 (a wasm function), call 0x500 (outside them), call rax
+    calls = x86(bytes.fromhex("e8cbffffff" "e8b6040000" "ffd0"), 0x40)
+    assert [i.target for i in calls] == [0x10, 0x500, None]
+    got = metrics.count(calls, "x86_64", metrics.Context(((0, 0x80),)))
+    assert (got["calls"], got["runtime_calls"], got["indirect_calls"]) == (3, 1, 1)
+    assert metrics.count(calls, "x86_64")["runtime_calls"] is None and metrics.applies("runtime_calls", "x86_64",
+                                                                                          metrics.Context())
+
+
+def test_uops_with_macro_fusion_from_the_table():
+    uops = lambda hexes: metrics.count(x86(bytes.fromhex(hexes)), "x86_64")["uops"]
+    assert uops("39c8" "7c00") == 1            # cmp eax, ecx; jl: one fused uop
+    assert uops("31c8" "7c00") == 2            # xor does not fuse
+    assert uops("ffc0" "7200") == 2            # inc fuses with je/jl/jle, not jb (inc leaves CF alone)
+    assert uops("ffc0" "7400") == 1
+    assert uops("833f05" "7400") == 2          # cmp dword [rdi], 5: a memory operand and an immediate do not fuse
+    assert uops("3907" "7400") == 1            # cmp [rdi], eax; je: fused (and micro-fused)
+    assert (uops("48f7f9"), uops("f7f9"), uops("c3"), uops("0107"), uops("d3e0")) == (57, 10, 2, 2, 3)
+    model = metrics_x86.uops_model()
+    assert model["microarchitecture"] == "Skylake" and model["domain"] == "fused" and model["default"] == 1
+    assert all(entry["source"] and entry["uops"] >= 1 for entry in model["class"])
+
+
+def test_a_fused_pair_that_crosses_a_32_byte_line_is_a_jcc_erratum_jump():
+    fused = x86(bytes.fromhex("90" * 31 + "39c8" "7c00"))     # cmp at 31..32 crosses the line, jl at 33..34 does not
+    assert metrics.crosses_or_ends(fused[-1], 32) is False
+    assert metrics.count(fused, "x86_64")["jcc_erratum_jumps"] == 1
+    unfused = x86(bytes.fromhex("90" * 31 + "31c8" "7c00"))   # xor: no pair, the jl alone is clear of the line
+    assert metrics.count(unfused, "x86_64")["jcc_erratum_jumps"] == 0
+
+
+def test_weighted_metrics_count_each_instruction_as_often_as_it_ran():
+    code = x86(bytes.fromhex("8b0f" "01c8" "b901000000" "85c9" "75f3" "c3"), 0x10)
+    # mov ecx, [rdi] (x10); add eax, ecx (x10); mov ecx, 1 (x10); test; jne back (x10); ret (x1)
+    assert code[-2].mnemonic == "jne" and code[-2].target == 0x10
+    runs = {i.address: 10 for i in code[:-1]} | {code[-1].address: 1}
+    dyn = metrics.weighted(code, runs, "x86_64")
+    assert (dyn["instructions"], dyn["loads"], dyn["load_then_alu"], dyn["conditional_branches"]) == (51, 10, 10, 10)
+    assert dyn["code_bytes"] == 10 * 13 + 1 and dyn["bytes_per_instruction"] == 131 / 51
+    assert dyn["windows_32"] is None and "windows_32" in metrics.STATIC_ONLY
+    assert dyn["uops"] == 10 * 4 + 2                          # test+jne fused: 4 a round, ret 2
+    ones = metrics.weighted(code, {i.address: 1 for i in code}, "x86_64")
+    static = metrics.count(code, "x86_64")
+    assert {k: v for k, v in ones.items() if k not in metrics.STATIC_ONLY} == \
+        {k: v for k, v in static.items() if k not in metrics.STATIC_ONLY}
+    assert metrics.weighted(code, {}, "x86_64")["bytes_per_instruction"] is None    # nothing ran: no ratio
+
+
+def test_fixed_counts_of_the_first_metrics():
+    got = metrics.count(x86(bytes.fromhex("0f1f440000" "8ec0" "88d8" "4887d8" "4863c1" "48b80100000000000000")),
+                        "x86_64")
+    # nop dword [rax+rax] reads nothing; mov es, eax is no GPR move; mov al, bl and xchg rax, rbx are;
+    # movsxd (an extension) and movabs (an immediate) are not
+    assert (got["loads"], got["register_moves"]) == (0, 2)
+    a64 = metrics.count(metrics.disassemble(bytes.fromhex("e0031faa" "e00f00f9" "00003fd6"), "aarch64"), "aarch64")
+    assert (a64["register_moves"], a64["loads"], a64["stores"], a64["branches"], a64["calls"]) == (0, 0, 1, 0, 1)
+    rex_b = x86(bytes.fromhex("4189c0"))                     # mov r8d, eax: REX.B names r8, needed
+    assert rex_b[0].rex == 0x41 and not metrics.meaningless_rex(rex_b[0])
+
+
+def pressure_wat(values: int = 24) -> str:
+    """A function that loads `values` i64s and multiplies them in reverse: all live at once, more than 16 GPRs."""
+    loads = "".join(f"(local.set {k + 1} (i64.load offset={8 * k} (local.get 0)))" for k in range(values))
+    product = f"(local.get {values})"
+    for k in range(values - 1, 0, -1):
+        product = f"(i64.mul {product} (local.get {k}))"
+    return f"""(module (memory 1)
+  (func $pressure (export "pressure") (param i32) (local {' i64' * values}) {loads} (i64.store (local.get 0) {product}))
+  (func $add (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func $grow (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+  (func $fill (export "fill") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.fill))"""
+
+
+@X86_HOST
+def test_register_pressure_makes_cranelift_spill_and_winch_spill_more():
+    wasm = wasmtime.wat2wasm(pressure_wat())
+    cranelift, winch = artefacts.wasmtime_artefact(wasm, "cranelift"), artefacts.wasmtime_artefact(wasm, "winch")
+    optimised = {f.label: metrics.function_metrics(f, "x86_64", metrics.Context.of(cranelift))
+                 for f in cranelift.wasm_functions()}
+    single = {f.label: metrics.function_metrics(f, "x86_64", metrics.Context.of(winch)) for f in winch.wasm_functions()}
+    assert optimised["pressure"]["spills"] > 0 and optimised["pressure"]["reloads"] > 0
+    assert optimised["add"]["spills"] == optimised["add"]["reloads"] == 0
+    for name in ("pressure", "add"):
+        # Winch keeps every value in its stack frame and moves it back and forth; Cranelift allocates registers
+        assert single[name]["spills"] > optimised[name]["spills"] and single[name]["uops"] > optimised[name]["uops"]
+        assert single[name]["redundant_moves"] >= optimised[name]["redundant_moves"]
+    assert single["pressure"]["redundant_moves"] > 0 and single["pressure"]["load_then_alu"] > 0
+    # memory.grow is a call to a runtime helper (outside the module's wasm functions); memory.fill also checks bounds
+    assert optimised["grow"]["runtime_calls"] == optimised["grow"]["calls"] == 1
+    assert optimised["fill"]["runtime_calls"] == 1 and optimised["fill"]["trap_branches"] >= 2
+    assert optimised["add"]["runtime_calls"] == 0 and single["grow"]["runtime_calls"] >= 1
+
+
+@X86_HOST
+def test_metrics_of_a_winch_function_equal_a_count_by_hand_from_its_listing():
+    import re
+
+    art = artefacts.wasmtime_artefact(wasmtime.wat2wasm(pressure_wat(6)), "winch")
+    f = art.function("pressure")
+    listing = [(i.address, f"{i.mnemonic} {i.op_str}") for i in x86(f.code, f.address)]
+    stack = r"ptr \[r[sb]p(?: [+-] 0x[0-9a-f]+| [+-] \d+)?\]"
+    register = r"(?:[re]?[a-z]{2}|r\d+[dwb]?|xmm\d+)"
+    hand = {
+        "spills": sum(bool(re.fullmatch(rf"v?mov\w* \w+ {stack}, {register}", text)) for _, text in listing),
+        "reloads": sum(bool(re.fullmatch(rf"v?mov\w* {register}, \w+ {stack}", text)) for _, text in listing),
+        "trap_instructions": sum(text.strip() == "ud2" for _, text in listing),
+        "trap_branches": sum(text.split()[0] not in ("jmp", "call") and text.startswith("j")
+                             and int(text.split()[1], 16) in {a for a, t in listing if t.strip() == "ud2"}
+                             for _, text in listing),
+        "stores": sum(bool(re.search(r"ptr \[[^]]*\], ", text)) or text.startswith("push") for _, text in listing),
+    }
+    got = metrics.function_metrics(f, "x86_64")
+    assert hand["spills"] > 0 and hand["trap_branches"] >= 1
+    assert {name: got[name] for name in hand} == hand
+
+
+@X86_HOST
+def test_cranelift_jump_tables_and_constant_pools_are_stepped_over_not_decoded():
+    cases = " ".join(f"(block $b{k}" for k in range(8))
+    ends = "".join(f") (return (i32.const {k * 7 + 3}))" for k in range(8))
+    wat = f"""(module
+      (func $switch (export "switch") (param i32) (result i32)
+        {cases} (block $d (br_table $b0 $b1 $b2 $b3 $b4 $b5 $b6 $b7 $d (local.get 0))) (return (i32.const 99)) {ends}
+        i32.const 0)
+      (func $pool (export "pool") (param f64) (result f64) (f64.mul (f64.add (local.get 0) (f64.const 1.25))
+        (f64.const 3.5))))"""
+    art = artefacts.wasmtime_artefact(wasmtime.wat2wasm(wat), "cranelift")
+    for name in ("switch", "pool"):
+        f = art.function(name)
+        code = x86(f.code, f.address)                      # raised before: the table or the constants are no code
+        starts = {i.address for i in code}
+        assert all(i.target in starts for i in code if i.jump and i.target is not None), name
+        assert all(i.data_address not in starts for i in code if i.data_address is not None), name
+    switch = x86(art.function("switch").code, art.function("switch").address)
+    (jmp,) = [k for k, i in enumerate(switch) if i.jump and i.target is None]
+    assert switch[jmp + 1].address > switch[jmp].address + switch[jmp].size      # the table lies between

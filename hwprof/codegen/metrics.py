@@ -1,147 +1,153 @@
-"""Static code metrics of compiled functions, from capstone's disassembly (x86-64 and AArch64).
+"""Code metrics of compiled functions, from capstone's disassembly (x86-64 and AArch64): static or dynamic.
 
 Each metric is one count over a function's instructions; METRICS says what each counts, in one line.
+count() gives the static counts; weighted() weighs each instruction by how often it ran (dynamic counts).
+A metric is None, never 0, where it does not apply: another ISA's notion (ONLY_ON), a count that needs a
+Context count() was not given (NEEDS_CONTEXT), a ratio of nothing, or a static-only metric in weighted()
+(STATIC_ONLY). `applies(metric, arch, context)` says which, so a caller can tell "none found" from "not asked".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwprof.codegen import decode
-from hwprof.codegen.artefacts import ArtefactError, Function
+from hwprof.codegen import metrics_flow as flow
+from hwprof.codegen import metrics_x86 as x86
+from hwprof.codegen.artefacts import Artefact, Function
+from hwprof.codegen.disasm import Instruction, disassemble, gpr
+from hwprof.codegen.metrics_x86 import ALU, BYTE_REGS_NEEDING_REX, meaningless_rex  # noqa: F401 (kept names)
+
+__all__ = ["METRICS", "ONLY_ON", "NEEDS_CONTEXT", "STATIC_ONLY", "Context", "Instruction", "applies", "count",
+           "crosses_or_ends", "disassemble", "function_metrics", "meaningless_rex", "setcc_sequences", "weighted",
+           "windows"]
 
 METRICS = {
     "instructions": "instructions decoded",
-    "code_bytes": "bytes of machine code",
+    "code_bytes": "bytes of machine code (dynamic: bytes of the instructions executed)",
     "bytes_per_instruction": "code_bytes / instructions",
-    "register_moves": "moves from one general-purpose register to another",
-    "loads": "instructions that read memory (lea excluded)",
-    "stores": "instructions that write memory",
-    "alu_memory_operand": "x86 arithmetic or compare taking a memory operand directly (the study's 'indirect memory address' done right)",
+    "register_moves": "copies of one general-purpose register to another (x86 mov r,r and xchg r,r; AArch64 mov; "
+                      "extensions such as movzx/movsxd, and moves from the zero register, apart)",
+    "redundant_moves": "register moves whose destination already holds the source's value within a straight-line "
+                       "run: a move to itself, the second of mov a,b; mov b,a, a copy moved back unchanged (the "
+                       "study's 'register abuse')",
+    "loads": "instructions that read memory (lea and long nops excluded; pop included)",
+    "stores": "instructions that write memory (push included; call's return address not)",
+    "spills": "moves of a register to a stack slot (base rsp/rbp; sp/x29), callee-saved saves included, push "
+              "and AArch64's x29/x30 frame record apart",
+    "reloads": "moves of a stack slot (base rsp/rbp; sp/x29) into a register, pop and the x29/x30 frame record apart",
+    "alu_memory_operand": "x86 ALU ops or compares taking a memory operand directly (the study's 'indirect memory "
+                          "address' done right)",
+    "load_then_alu": "x86 loads into a register that only feeds the next instruction, an ALU op that could have "
+                     "read the memory itself (the study's 'indirect memory address'; a lower bound)",
     "branches": "jumps, conditional or not (calls and returns apart)",
     "conditional_branches": "conditional jumps",
     "calls": "calls (to other functions or runtime helpers)",
+    "indirect_calls": "calls through a register or memory (target unknown to the listing)",
+    "runtime_calls": "direct calls to a target outside the module's wasm functions (runtime helpers, libcalls); "
+                     "needs a Context",
+    "trap_instructions": "instructions that trap by design: x86 ud2, AArch64 brk/udf",
+    "trap_branches": "conditional branches to a trap (bounds, division, stack-limit and conversion checks)",
     "rex_prefixes": "x86 instructions carrying a REX prefix",
-    "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 with no extended register, no 64-bit operand and no spl/bpl/sil/dil",
-    "setcc_branch_sequences": "x86 setcc, movzx, test/and, jcc where one jcc would do (the study's 'inappropriate instruction choice')",
-    "windows_32": "distinct 32-byte code windows the function's bytes touch",
-    "windows_64": "distinct 64-byte code windows the function's bytes touch",
-    "jcc_erratum_jumps": "jumps, calls and returns that cross or end on a 32-byte boundary (Skylake's JCC erratum keeps their window out of the uop cache)",
+    "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 (no W, R, X or B bit) with no spl/bpl/sil/dil",
+    "setcc_branch_sequences": "x86 setcc, movzx, test/and, jcc where one jcc would do (the study's 'inappropriate "
+                              "instruction choice')",
+    "uops": "estimated x86 fused-domain uops on Skylake with macro-fusion (uops.toml)",
+    "windows_32": "distinct 32-byte code windows the function's bytes touch (static only)",
+    "windows_64": "distinct 64-byte code windows the function's bytes touch (static only)",
+    "jcc_erratum_jumps": "jumps, calls and returns (a macro-fused pair whole) that cross or end on a 32-byte "
+                         "boundary (Skylake's JCC erratum keeps their window out of the uop cache)",
 }
-ALU = {"add", "sub", "and", "or", "xor", "cmp", "test", "adc", "sbb", "imul"}
-BYTE_REGS_NEEDING_REX = {"spl", "bpl", "sil", "dil"}
+X86_ONLY = ("alu_memory_operand", "load_then_alu", "rex_prefixes", "meaningless_rex", "setcc_branch_sequences",
+            "uops", "jcc_erratum_jumps")
+ONLY_ON = {name: frozenset({"x86_64"}) for name in X86_ONLY}     # metric -> the ISAs it applies to
+NEEDS_CONTEXT = frozenset({"runtime_calls"})
+STATIC_ONLY = frozenset({"windows_32", "windows_64"})            # a footprint: weighing it by executions means nothing
 
 
 @dataclass(frozen=True)
-class Instruction:
-    """What the metrics need of one decoded instruction."""
+class Context:
+    """What count() may know of the module around the code: its own wasm functions' ranges, known trap addresses."""
 
-    address: int
-    size: int
-    mnemonic: str
-    op_str: str
-    reads_memory: bool
-    writes_memory: bool
-    register_operands: tuple[str, ...]
-    memory_operand: bool
-    rex: int                # x86's REX byte (0: none); 0 on AArch64
-    jump: bool
-    call: bool
-    ret: bool
+    wasm_functions: tuple[tuple[int, int], ...] = ()   # [start, end) addresses of the module's compiled wasm functions
+    traps: frozenset[int] = frozenset()                # addresses known to trap beyond the listing's trap instructions
+
+    @classmethod
+    def of(cls, artefact: Artefact, traps: frozenset[int] = frozenset()) -> Context:
+        """The context of an artefact's wasm functions (addresses as function_metrics disassembles them)."""
+        return cls(tuple((f.address, f.address + len(f.code)) for f in artefact.wasm_functions()), frozenset(traps))
 
 
-def disassemble(code: bytes, arch: str, address: int = 0) -> list[Instruction]:
-    """Decode machine code with capstone; ArtefactError when it stops before the end (not code of that ISA)."""
-    import capstone as cs
-
-    md = {"x86_64": lambda: cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_64),
-          "aarch64": lambda: cs.Cs(cs.CS_ARCH_ARM64, cs.CS_MODE_ARM)}.get(arch)
-    if md is None:
-        raise ArtefactError(f"no disassembler for ISA {arch!r}")
-    md = md()
-    md.detail = True
-    decoded, data = decode.sweep(cs, md, bytes(code), address, arch)
-    # Zero padding before data (or at the end) is not code either.
-    while decoded and not bytes(decoded[-1].bytes).strip(b"\x00"):
-        decoded.pop()
-    end = decoded[-1].address + decoded[-1].size if decoded else address
-    code_end = min([b for b, _ in data if b >= end] + [address + len(code)])
-    if bytes(code[end - address:code_end - address]).strip(b"\x00\xcc"):
-        raise ArtefactError(f"capstone stopped at offset {end - address} of {len(code)} bytes: not {arch} code")
-    return [_instruction(cs, insn, arch) for insn in decoded]
+def applies(metric: str, arch: str, context: Context | None = None) -> bool:
+    """The metric means something for this ISA and is computable with this context (else count() gives None)."""
+    return arch in ONLY_ON.get(metric, {arch}) and (metric not in NEEDS_CONTEXT or context is not None)
 
 
-def _instruction(cs, insn, arch: str) -> Instruction:
-    regs, memory, reads, writes = [], False, False, False
-    for op in insn.operands:
-        kind = op.type
-        if kind == (cs.x86.X86_OP_REG if arch == "x86_64" else cs.arm64.ARM64_OP_REG):
-            regs.append(insn.reg_name(op.reg))
-        elif kind == (cs.x86.X86_OP_MEM if arch == "x86_64" else cs.arm64.ARM64_OP_MEM):
-            memory = True
-            reads |= bool(op.access & cs.CS_AC_READ)
-            writes |= bool(op.access & cs.CS_AC_WRITE)
-    if insn.mnemonic == "lea":
-        reads = writes = False        # an address computation: no memory is touched
-    return Instruction(insn.address, insn.size, insn.mnemonic, insn.op_str, reads, writes, tuple(regs), memory,
-                       getattr(insn, "rex", 0) if arch == "x86_64" else 0, insn.group(cs.CS_GRP_JUMP),
-                       insn.group(cs.CS_GRP_CALL), insn.group(cs.CS_GRP_RET))
-
-
-def count(instructions: list[Instruction], arch: str) -> dict[str, float]:
+def count(instructions: list[Instruction], arch: str, context: Context | None = None) -> dict[str, float | None]:
     """Every metric of METRICS over one sequence of instructions (a function, or a module's functions joined)."""
-    n = len(instructions)
-    size = sum(i.size for i in instructions)
-    gpr = _gpr(arch)
-    out = {
-        "instructions": n,
-        "code_bytes": size,
-        "bytes_per_instruction": size / n if n else 0.0,
-        "register_moves": sum(1 for i in instructions if i.mnemonic == "mov" and len(i.register_operands) == 2
-                              and not i.memory_operand and all(gpr(r) for r in i.register_operands)),
-        "loads": sum(i.reads_memory for i in instructions),
-        "stores": sum(i.writes_memory for i in instructions),
-        "alu_memory_operand": sum(1 for i in instructions if i.mnemonic in ALU and i.memory_operand)
-        if arch == "x86_64" else 0,
-        "branches": sum(i.jump for i in instructions),
-        "conditional_branches": sum(1 for i in instructions if i.jump and _conditional(i, arch)),
-        "calls": sum(i.call for i in instructions),
-        "rex_prefixes": sum(1 for i in instructions if i.rex),
-        "meaningless_rex": sum(1 for i in instructions if meaningless_rex(i)),
-        "setcc_branch_sequences": setcc_sequences(instructions) if arch == "x86_64" else 0,
-        "windows_32": windows(instructions, 32),
-        "windows_64": windows(instructions, 64),
-        "jcc_erratum_jumps": sum(1 for i in instructions if (i.jump or i.call or i.ret) and crosses_or_ends(i, 32)),
+    marks = _marks(instructions, arch, context)
+    out = {name: None if m is None else sum(m) for name, m in marks.items()}
+    out["windows_32"], out["windows_64"] = windows(instructions, 32), windows(instructions, 64)
+    return _ordered(out)
+
+
+def weighted(instructions: list[Instruction], executions: dict[int, int], arch: str,
+             context: Context | None = None) -> dict[str, float | None]:
+    """Every metric weighted by how often each instruction ran (address -> executions); STATIC_ONLY ones None."""
+    runs = [executions.get(i.address, 0) for i in instructions]
+    marks = _marks(instructions, arch, context)
+    out = {name: None if m is None else sum(w * n for w, n in zip(m, runs)) for name, m in marks.items()}
+    out["windows_32"] = out["windows_64"] = None
+    return _ordered(out)
+
+
+def _ordered(out: dict) -> dict[str, float | None]:
+    n = out["instructions"]
+    out["bytes_per_instruction"] = out["code_bytes"] / n if n else None
+    return {name: out[name] for name in METRICS}
+
+
+def _marks(instructions: list[Instruction], arch: str, context: Context | None) -> dict[str, list[int] | None]:
+    """Each countable metric as one number per instruction (None where it does not apply)."""
+    ones = lambda test: [int(bool(test(i))) for i in instructions]      # noqa: E731
+    marks = {
+        "instructions": [1] * len(instructions),
+        "code_bytes": [i.size for i in instructions],
+        "register_moves": ones(lambda i: register_move(i, arch)),
+        "redundant_moves": flow.redundant_moves(instructions, arch),
+        "loads": ones(lambda i: i.reads_memory),
+        "stores": ones(lambda i: i.writes_memory),
+        "spills": flow.spills(instructions, arch),
+        "reloads": flow.reloads(instructions, arch),
+        "branches": ones(lambda i: i.jump),
+        "conditional_branches": ones(lambda i: flow.conditional(i, arch)),
+        "calls": ones(lambda i: i.call),
+        "indirect_calls": ones(lambda i: i.call and i.target is None),
+        "runtime_calls": flow.outside_calls(instructions, context.wasm_functions) if context else None,
+        "trap_instructions": flow.trap_instructions(instructions, arch),
+        "trap_branches": flow.trap_branches(instructions, arch, context.traps if context else frozenset()),
     }
-    return out
-
-
-def _gpr(arch: str):
     if arch == "x86_64":
-        return lambda r: r[0] in "re" or r in {"ax", "bx", "cx", "dx", "si", "di", "sp", "bp"} or \
-            (r.startswith("r") and r[1:].rstrip("dwb").isdigit())
-    return lambda r: r[0] in "xw" and (r[1:].isdigit() or r in ("xzr", "wzr"))
+        marks |= {"alu_memory_operand": x86.alu_memory(instructions),
+                  "load_then_alu": x86.load_then_alu(instructions),
+                  "rex_prefixes": ones(lambda i: i.rex),
+                  "meaningless_rex": ones(meaningless_rex),
+                  "setcc_branch_sequences": x86.setcc_chains(instructions),
+                  "uops": x86.uops(instructions),
+                  "jcc_erratum_jumps": x86.jcc_erratum(instructions)}
+    return {name: marks.get(name) if applies(name, arch, context) else None
+            for name in METRICS if name not in STATIC_ONLY | {"bytes_per_instruction"}}
 
 
-def _conditional(i: Instruction, arch: str) -> bool:
-    if arch == "x86_64":
-        return i.mnemonic.startswith("j") and i.mnemonic != "jmp"
-    return i.mnemonic.startswith(("b.", "cbz", "cbnz", "tbz", "tbnz"))
-
-
-def meaningless_rex(i: Instruction) -> bool:
-    """A bare REX (0x40: no W, R, X or B bit) on an instruction that names none of spl, bpl, sil, dil."""
-    return i.rex == 0x40 and not BYTE_REGS_NEEDING_REX & set(i.register_operands)
+def register_move(i: Instruction, arch: str) -> bool:
+    """A copy of one general-purpose register to another (mov or xchg between two GPRs; zero registers apart)."""
+    if i.mnemonic not in ("mov", "xchg") or len(i.register_operands) != 2 or i.memory_operand:
+        return False
+    return all(gpr(r, arch) for r in i.register_operands)
 
 
 def setcc_sequences(instructions: list[Instruction]) -> int:
-    """setcc; movzx; test|and; jcc in a row (the value of a compare turned into a byte, widened, tested, branched on)."""
-    found = 0
-    for a, b, c, d in zip(instructions, instructions[1:], instructions[2:], instructions[3:]):
-        if a.mnemonic.startswith("set") and b.mnemonic.startswith("movz") and c.mnemonic in ("test", "and") \
-                and d.jump and d.mnemonic != "jmp":
-            found += 1
-    return found
+    """setcc; movzx; test|and; jcc in a row (a compare made a byte, widened, tested, branched on)."""
+    return sum(x86.setcc_chains(instructions))
 
 
 def windows(instructions: list[Instruction], size: int) -> int:
@@ -158,6 +164,6 @@ def crosses_or_ends(i: Instruction, boundary: int) -> bool:
     return i.address // boundary != last // boundary or (last + 1) % boundary == 0
 
 
-def function_metrics(function: Function, arch: str) -> dict[str, float]:
+def function_metrics(function: Function, arch: str, context: Context | None = None) -> dict[str, float | None]:
     """The metrics of one compiled function (addresses as in the artefact, so windows are the real ones)."""
-    return count(disassemble(function.code, arch, function.address), arch)
+    return count(disassemble(function.code, arch, function.address), arch, context)
