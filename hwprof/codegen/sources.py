@@ -56,6 +56,9 @@ SOURCES: dict[str, str | Callable[[Subject], Artefact]] = {
     "wasmtime": _wasmtime,
     "wasmtime-winch": _winch,
     "wasmtime-pulley": _pulley,
+    "wasm2c-llvm": "hwprof.codegen.c_builds:wasm2c_llvm",
+    "wasm2c-gcc": "hwprof.codegen.c_builds:wasm2c_gcc",
+    "native": "hwprof.codegen.c_builds:native",
 }
 
 
