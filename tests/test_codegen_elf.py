@@ -15,7 +15,7 @@ from elftools.elf.elffile import ELFFile
 
 from hwprof import workloads
 from hwprof.codegen import c_builds, metrics, module
-from hwprof.codegen.artefacts import ArtefactError, read_elf_functions
+from hwprof.codegen.artefacts import ArtefactError, Function, read_elf_functions
 from hwprof.codegen.sources import Subject, artefact
 from hwprof.workloads.sections import keep_custom_sections
 
@@ -73,6 +73,8 @@ def test_native_code_of_2mm_is_matched_by_name_and_is_the_measured_build(mm, was
     assert art.function("main").address == main["st_value"] > program.get_section_by_name(".text")["sh_addr"]
     others = {f.name for f in art.functions if f.kind == "other"}
     assert {"hwprof_init", "__libc_start_main"} <= others      # phasectl and musl: no wasm counterpart
+    wasm_names = list(module.read(mm.program.read_bytes()).names.values())
+    assert wasm_names.count("dummy") == 2 and "dummy" in others and "dummy" not in names   # which one? unknown
     # Its recipe is the measured build's: with -s back, the executable is the measured one byte for byte.
     stripped, _ = c_builds.native_program(mm, HOST, strip=True)
     measured = workloads.build("2mm", "mini", flavour="native").program
@@ -80,6 +82,12 @@ def test_native_code_of_2mm_is_matched_by_name_and_is_the_measured_build(mm, was
     with pytest.raises(ArtefactError, match=r"^the ELF has no symbol table \(stripped\): function boundaries "
                                             r"are unknown$"):
         read_elf_functions(measured.read_bytes())
+
+
+def test_a_native_name_given_twice_is_matched_to_no_wasm_function():
+    found = [Function(-1, name, "other", at, b"\xc3") for at, name in enumerate(["f", "g", "g", "h"])]
+    matched = c_builds.native_functions(found, {3: "f", 4: "g", 5: "h", 6: "h"})
+    assert [(f.kind, f.index) for f in matched] == [("wasm", 3), ("other", -1), ("other", -1), ("other", -1)]
 
 
 def test_native_of_a_users_module_is_refused_in_one_line(tmp_path):
@@ -147,6 +155,7 @@ def test_a_bundled_module_keeps_its_name_section_and_only_that(mm):
     built = mm.program.read_bytes()
     assert module.read(built).name(module.read(built).imported) != ""
     assert keep_custom_sections(built) == built                     # no DWARF, producers or module name
+    assert mm.program.name.encode() not in built                    # the linker's (temporary) file name
     # zig with -s (no custom section at all) gives the same module bar the name section, byte for byte.
     spec = workloads.catalogue()["workload"]["2mm"]
     flags = workloads.compile_flags(spec, "mini", "-O2", "wasm") + ["-s"]
