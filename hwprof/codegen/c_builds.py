@@ -9,8 +9,8 @@ section); those declarations, not a copy of its mangling, give each symbol's ind
 wrapper (`/* export: 'NAME' */`) calling its function: where the compiler inlined the function into its
 wrapper and dropped the function's own symbol (clang does so with `_start`), the wrapper is its code.
 
-native: the bundled workload's native build, rebuilt with its symbols (the measured one is stripped),
-its functions matched to wasm functions by name through the module's name section.
+native: the objects the bundled workload's native build links (the executable is stripped), its
+functions matched to wasm functions by name through the module's name section; musl is not read.
 
 Another ISA than the host's is cross-compiled, for that ISA's baseline CPU (the flags say so).
 """
@@ -164,11 +164,12 @@ def wasm2c_gcc(subject) -> Artefact:
     return _wasm2c(subject, "gcc")
 
 
-def native_program(workload, arch: str, strip: bool = False) -> tuple[Path, str]:
-    """The bundled workload's native build for an ISA, as workloads.build makes it but keeping its symbols.
+def native_objects(workload, arch: str) -> tuple[list[Path], str]:
+    """The objects the bundled workload's native build links, compiled for an ISA, with its flags.
 
-    Only the ISA in the zig target and the -s flag differ from workloads.build's recipe (with strip=True
-    on the host ISA it gives the measured executable byte for byte; tests/test_codegen_elf.py checks it).
+    The measured executable is stripped and must stay so (sections.py in hwprof.workloads: zig's runtime
+    changes without -s), so its code is read from the objects it is linked from: workloads.build's recipe
+    with -c, one object per C source (phasectl.c's included), the ISA in the zig target the only change.
     """
     from hwprof import workloads
 
@@ -179,9 +180,8 @@ def native_program(workload, arch: str, strip: bool = False) -> tuple[Path, str]
                             "an arbitrary module has none")
     opt = next((f for f in workload.flags.split() if f in workloads.OPT_LEVELS), "-O2")
     size = "any" if spec.get("size_arg") else workload.size
-    flags = workloads.compile_flags(spec, size, opt, "native")
+    flags = workloads.compile_flags(spec, size, opt, "native") + ["-DHWPROF_NATIVE_MARKERS"]
     flags[flags.index("-target") + 1] = ZIG_TARGETS[arch]
-    flags = [f for f in flags if f != "-s" or strip] + ["-DHWPROF_NATIVE_MARKERS"]
     base = Path(spec["_dir"])
     sources = [base / s for s in spec.get("sources", [spec.get("source")])] + [workloads.PHASECTL]
     with tempfile.TemporaryDirectory(prefix="hwprof-gen-") as gen:
@@ -191,13 +191,18 @@ def native_program(workload, arch: str, strip: bool = False) -> tuple[Path, str]
             (gen_dir / "valgrind").symlink_to(workloads.VALGRIND_INCLUDE)
             flags.append("-DHWPROF_HAVE_VALGRIND")
         inputs = sorted(workloads.HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file())
-        libs = list(spec.get("libs", []))
-        key = buildcache.digest([*inputs, " ".join(flags + [workloads.zig_version()] + libs)])
-        argv = lambda tmp: [sys.executable, "-m", "ziglang", "cc", *flags, f"-I{gen_dir}", "-o", str(tmp),
-                            *map(str, sources), *libs]
-        out = buildcache.build("codegen-native", f"{workload.name}-{size}-{opt[1:]}-{arch}-{key}",
-                               lambda tmp: _zig(argv(tmp), workload.name))
-    return out, f"zig {workloads.zig_version()} cc {' '.join(flags)}"
+        key = buildcache.digest([*inputs, " ".join(flags + [workloads.zig_version(), "-c"])])
+        folder = buildcache.build("codegen-native", f"{workload.name}-{size}-{opt[1:]}-{arch}-objects-{key}",
+                                  lambda tmp: _compile_objects(flags, gen_dir, sources, tmp, workload.name))
+    return [folder / f"{i}-{src.stem}.o" for i, src in enumerate(sources)], \
+        f"zig {workloads.zig_version()} cc {' '.join(flags)} -c (objects, not linked)"
+
+
+def _compile_objects(flags: list[str], gen_dir: Path, sources: list[Path], tmp: Path, name: str) -> None:
+    tmp.mkdir(parents=True)
+    for i, src in enumerate(sources):
+        _zig([sys.executable, "-m", "ziglang", "cc", *flags, f"-I{gen_dir}", "-c", "-o", str(tmp / f"{i}-{src.stem}.o"),
+              str(src)], name)
 
 
 def _zig(argv: list[str], name: str) -> None:
@@ -231,7 +236,7 @@ def native(subject) -> Artefact:
     functions = subject.functions()
     if not functions.has_names:
         raise ArtefactError("native: the module has no name section, so no native function can be matched to it")
-    program, flags = native_program(subject.workload, subject.arch)
+    objects, flags = native_objects(subject.workload, subject.arch)
     defined = {i: functions.name(i) for i in functions.indices()}
-    found = native_functions(read_elf_functions(program.read_bytes()), defined)
+    found = native_functions([f for obj in objects for f in read_elf_functions(obj.read_bytes())], defined)
     return Artefact("native", subject.arch, flags, tuple(found))

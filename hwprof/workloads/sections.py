@@ -1,15 +1,16 @@
-"""Custom sections of a built module: keep the name section, drop the rest (zig links DWARF in without -s).
+"""A built module's name section: taken from an unstripped link and added to the stripped (-s) module.
 
-zig cc's -s strips every custom section, the name section with them; without -s it keeps its libc's DWARF
-(~40 times the module). A bundled module keeps its function names and nothing else: its other sections,
-code included, are byte for byte those of the -s build (tests/test_codegen_elf.py checks it). The name
-section's module name is dropped too: the linker writes the output file's name there, and a build is
-written to a temporary file whose name holds the process id, so keeping it would make builds differ.
+zig cc's -s strips every custom section, the name section with them, and it also changes code: zig
+compiles its own compiler_rt with or without debug info, and the two differ (math.ldexp in attitude and
+canny). So a bundled module is the -s build, byte for byte, plus the name section of a second link
+without -s (its DWARF left out), provided both links number the same functions the same way (imports,
+function and export sections equal). The linker writes the output file's name as the module name; that
+subsection is dropped, for the build's file is temporary and its name holds the process id.
 """
 
 from __future__ import annotations
 
-_CUSTOM = 0
+_CUSTOM, _IMPORT, _FUNCTION, _EXPORT = 0, 2, 3, 7
 _MODULE_NAME = 0          # the name section's subsection naming the module
 
 
@@ -26,48 +27,6 @@ def _uleb(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
-def _custom_name(data: bytes, body: int) -> str:
-    n, at = _uleb(data, body)
-    return data[at:at + n].decode("utf-8", "replace")
-
-
-def keep_custom_sections(wasm: bytes, keep: tuple[str, ...] = ("name",)) -> bytes:
-    """The module with every custom section dropped but those named in `keep` (ValueError if malformed)."""
-    if wasm[:4] != b"\0asm" or len(wasm) < 8:
-        raise ValueError("not a WebAssembly module (no \\0asm magic)")
-    out, at = [wasm[:8]], 8
-    while at < len(wasm):
-        body_at = at + 1
-        size, body_at = _uleb(wasm, body_at)
-        end = body_at + size
-        if end > len(wasm):
-            raise ValueError("truncated WebAssembly module (a section runs past the end)")
-        if wasm[at] != _CUSTOM:
-            out.append(wasm[at:end])
-        elif _custom_name(wasm, body_at) == "name" and "name" in keep:
-            out.append(_section(_CUSTOM, _without_module_name(wasm, body_at, end)))
-        elif _custom_name(wasm, body_at) in keep:
-            out.append(wasm[at:end])
-        at = end
-    return b"".join(out)
-
-
-def _without_module_name(wasm: bytes, body: int, end: int) -> bytes:
-    n, at = _uleb(wasm, body)
-    at += n
-    kept = [wasm[body:at]]
-    while at < end:
-        size, sub = _uleb(wasm, at + 1)
-        if wasm[at] != _MODULE_NAME:
-            kept.append(wasm[at:sub + size])
-        at = sub + size
-    return b"".join(kept)
-
-
-def _section(kind: int, body: bytes) -> bytes:
-    return bytes([kind]) + _leb(len(body)) + body
-
-
 def _leb(value: int) -> bytes:
     out = bytearray()
     while True:
@@ -75,3 +34,51 @@ def _leb(value: int) -> bytes:
         out.append(b | (0x80 if value else 0))
         if not value:
             return bytes(out)
+
+
+def sections(wasm: bytes) -> list[tuple[int, str, bytes]]:
+    """The module's sections in order: (id, custom section's name or '', the whole section's bytes)."""
+    if wasm[:4] != b"\0asm" or len(wasm) < 8:
+        raise ValueError("not a WebAssembly module (no \\0asm magic)")
+    out, at = [], 8
+    while at < len(wasm):
+        size, body = _uleb(wasm, at + 1)
+        end = body + size
+        if end > len(wasm):
+            raise ValueError("truncated WebAssembly module (a section runs past the end)")
+        name = ""
+        if wasm[at] == _CUSTOM:
+            n, start = _uleb(wasm, body)
+            name = wasm[start:start + n].decode("utf-8", "replace")
+        out.append((wasm[at], name, wasm[at:end]))
+        at = end
+    return out
+
+
+def keep_custom_sections(wasm: bytes, keep: tuple[str, ...] = ("name",)) -> bytes:
+    """The module with every custom section dropped but those named in `keep` (ValueError if malformed)."""
+    return wasm[:8] + b"".join(raw for kind, name, raw in sections(wasm) if kind != _CUSTOM or name in keep)
+
+
+def with_name_section(stripped: bytes, unstripped: bytes) -> bytes:
+    """The stripped module plus the unstripped one's name section (no module name); unchanged if they differ
+    in their function index space or the unstripped one has no name section."""
+    index_space = lambda wasm: [raw for kind, _, raw in sections(wasm) if kind in (_IMPORT, _FUNCTION, _EXPORT)]
+    names = [raw for kind, name, raw in sections(unstripped) if kind == _CUSTOM and name == "name"]
+    if not names or index_space(stripped) != index_space(unstripped):
+        return stripped
+    return stripped + _without_module_name(names[0])
+
+
+def _without_module_name(section: bytes) -> bytes:
+    _, body = _uleb(section, 1)
+    n, at = _uleb(section, body)
+    at += n
+    kept = [section[body:at]]
+    while at < len(section):
+        length, sub = _uleb(section, at + 1)
+        if section[at] != _MODULE_NAME:
+            kept.append(section[at:sub + length])
+        at = sub + length
+    content = b"".join(kept)
+    return bytes([_CUSTOM]) + _leb(len(content)) + content
