@@ -26,7 +26,7 @@ class Function:
     index: int
     name: str               # from the name section; "" when the module has none
     kind: str               # "wasm" (the module's own code) or "other" (a trampoline, stub or native symbol: apart)
-    address: int            # offset of its first byte in the artefact's code section
+    address: int            # its symbol's value: the address in an executable, the offset in its section in an object
     code: bytes
     # (code address, wasm file offset or None) where the compiler keeps an address map: each entry covers the code
     # from its address up to the next entry's; () when it keeps none
@@ -67,7 +67,13 @@ class Artefact:
 
 
 def read_elf_functions(data: bytes) -> list[Function]:
-    """Every function symbol of an ELF with its bytes; Wasmtime's wasm[M]::function[N]::NAME symbols as wasm code."""
+    """Every function symbol of an ELF with its bytes; Wasmtime's wasm[M]::function[N]::NAME symbols as wasm code.
+
+    An executable's symbols hold addresses, an object's (Wasmtime's image, a compiler's .o) offsets in their
+    section; each function's address is its symbol's value, so window counts keep the real alignment (in an
+    object, the alignment the section will be linked at: sh_addralign). An object's calls and data
+    references still hold the zeros its relocations will fill.
+    """
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
@@ -78,18 +84,19 @@ def read_elf_functions(data: bytes) -> list[Function]:
         raise ArtefactError(f"not a readable ELF file ({exc})") from None
     if symtab is None:
         raise ArtefactError("the ELF has no symbol table (stripped): function boundaries are unknown")
+    relocatable = elf["e_type"] == "ET_REL"
     out = []
     for sym in symtab.iter_symbols():
         if sym["st_info"]["type"] != "STT_FUNC" or not sym["st_size"] or not isinstance(sym["st_shndx"], int):
             continue
         section = elf.get_section(sym["st_shndx"])
-        start = sym["st_value"] - section["sh_addr"]
+        start = sym["st_value"] - (0 if relocatable else section["sh_addr"])
         code = section.data()[start:start + sym["st_size"]]
         found = WASM_FUNCTION.match(sym.name)
         if found:
-            out.append(Function(int(found.group(1)), found.group(2) or "", "wasm", start, code))
+            out.append(Function(int(found.group(1)), found.group(2) or "", "wasm", sym["st_value"], code))
         else:
-            out.append(Function(-1, sym.name, "other", start, code))
+            out.append(Function(-1, sym.name, "other", sym["st_value"], code))
     return out
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from hwprof.data import buildcache
 from hwprof.data.paths import cache_dir
+from hwprof.workloads.sections import with_name_section
 
 HERE = Path(__file__).parent
 PHASECTL = HERE.parent / "native" / "phasectl.c"
@@ -141,17 +142,28 @@ def build(name: str, size: str | None = None, opt: str = "-O2", flavour: str = "
         flags.append(f"-I{gen_dir}")
         version = zig_version()
         inputs = sorted(HERE.rglob("*.h")) + sources + sorted(p for p in gen_dir.rglob("*") if p.is_file())
-        key = buildcache.digest([*inputs, " ".join(flags[:-1] + [version] + list(spec.get("libs", [])))])
         suffix = ".wasm" if flavour.startswith("wasm") else ""
-        argv_of = lambda tmp: [sys.executable, "-m", "ziglang", "cc", *flags, "-o", str(tmp), *map(str, sources),
-                               *spec.get("libs", [])]
+        named = ["+ name section of a link without -s"] if suffix else []
+        key = buildcache.digest([*inputs, " ".join(flags[:-1] + [version] + list(spec.get("libs", [])) + named)])
+        argv_of = lambda tmp, strip=True: [sys.executable, "-m", "ziglang", "cc",
+                                           *[f for f in flags if strip or f != "-s"], "-o", str(tmp),
+                                           *map(str, sources), *spec.get("libs", [])]
 
         def make(tmp: Path) -> None:
             done = subprocess.run(argv_of(tmp), capture_output=True, text=True)
             if done.returncode != 0:
                 raise WorkloadError(f"building {name} ({flavour}) failed: {done.stderr.strip()[-800:]}")
+            if suffix:
+                # The function names, from a second link without -s (sections.py: why not simply drop -s).
+                unstripped = tmp.with_name(tmp.name + ".names")
+                try:
+                    if subprocess.run(argv_of(unstripped, strip=False), capture_output=True).returncode == 0:
+                        tmp.write_bytes(with_name_section(tmp.read_bytes(), unstripped.read_bytes()))
+                finally:
+                    unstripped.unlink(missing_ok=True)
 
-        record = {"argv": [*flags, "-o", "OUT"], "sources": [str(s) for s in sources], "zig": version, "flavour": flavour}
+        record = {"argv": [*flags, "-o", "OUT"], "sources": [str(s) for s in sources], "zig": version, "flavour": flavour,
+                  **({"name_section": "from the same link without -s"} if suffix else {})}
         out = buildcache.build(flavour, f"{name}-{artefact_size}-{opt[1:]}-{key}{suffix}", make, record)
     shown = [f for f in flags[:-1]]
     args = (size,) if spec.get("size_arg") else ()
