@@ -52,6 +52,10 @@ class Artefact:
     arch: str               # a key of ARCHES
     flags: str
     functions: tuple[Function, ...]
+    trap_table: bool = False   # the compiler lists every instruction that may trap (Wasmtime's .wasmtime.traps)
+    # Direct calls hold their real targets (a linked image); False where relocations are still to be applied (an
+    # object file, Wasmer's unlinked bodies) or calls go through a jump table (V8): runtime calls are unknown there.
+    calls_resolved: bool = True
 
     def wasm_functions(self) -> list[Function]:
         """The module's own compiled functions, in index order (trampolines and stubs left out)."""
@@ -126,7 +130,7 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
                             f"{str(exc).strip().splitlines()[0]}") from None
     flags = f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
     return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags,
-                    tuple(read_wasmtime_functions(module.serialize())))
+                    tuple(read_wasmtime_functions(module.serialize())), trap_table=True)
 
 
 def read_wasmtime_functions(data: bytes) -> list[Function]:

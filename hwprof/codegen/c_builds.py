@@ -151,7 +151,7 @@ def _wasm2c(subject, tool: str) -> Artefact:
     functions = subject.functions()
     internal, exports = wasm2c_names(module_c.read_text(), functions.imported, functions.defined)
     found = wasm2c_functions(read_elf_functions(obj.read_bytes()), internal, exports)
-    return Artefact(TARGETS[tool], subject.arch, flags, tuple(found))
+    return Artefact(TARGETS[tool], subject.arch, flags, tuple(found), calls_resolved=False)
 
 
 def wasm2c_llvm(subject) -> Artefact:
@@ -239,4 +239,4 @@ def native(subject) -> Artefact:
     objects, flags = native_objects(subject.workload, subject.arch)
     defined = {i: functions.name(i) for i in functions.indices()}
     found = native_functions([f for obj in objects for f in read_elf_functions(obj.read_bytes())], defined)
-    return Artefact("native", subject.arch, flags, tuple(found))
+    return Artefact("native", subject.arch, flags, tuple(found), calls_resolved=False)

@@ -47,6 +47,8 @@ METRICS = {
                      "needs a Context",
     "trap_instructions": "instructions that trap by design: x86 ud2, AArch64 brk/udf",
     "trap_branches": "conditional branches to a trap (bounds, division, stack-limit and conversion checks)",
+    "trap_sites": "instructions the compiler lists as able to trap (Wasmtime's trap table: heap accesses a guard "
+                  "page catches, divisions, trap instructions); needs a Context from such a compiler",
     "rex_prefixes": "x86 instructions carrying a REX prefix",
     "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 (no W, R, X or B bit) with no spl/bpl/sil/dil",
     "setcc_branch_sequences": "x86 setcc, movzx, test/and, jcc where one jcc would do (the study's 'inappropriate "
@@ -60,7 +62,7 @@ METRICS = {
 X86_ONLY = ("alu_memory_operand", "load_then_alu", "rex_prefixes", "meaningless_rex", "setcc_branch_sequences",
             "uops", "jcc_erratum_jumps")
 ONLY_ON = {name: frozenset({"x86_64"}) for name in X86_ONLY}     # metric -> the ISAs it applies to
-NEEDS_CONTEXT = frozenset({"runtime_calls"})
+NEEDS_CONTEXT = frozenset({"runtime_calls", "trap_sites"})
 STATIC_ONLY = frozenset({"windows_32", "windows_64"})            # a footprint: weighing it by executions means nothing
 
 
@@ -68,17 +70,26 @@ STATIC_ONLY = frozenset({"windows_32", "windows_64"})            # a footprint: 
 class Context:
     """What count() may know of the module around the code: its own wasm functions' ranges, known trap addresses."""
 
-    wasm_functions: tuple[tuple[int, int], ...] = ()   # [start, end) addresses of the module's compiled wasm functions
+    # [start, end) addresses of the module's compiled wasm functions; None where call targets are not known
+    wasm_functions: tuple[tuple[int, int], ...] | None = ()
     traps: frozenset[int] = frozenset()                # addresses known to trap beyond the listing's trap instructions
+    trap_sites: frozenset[int] | None = None           # every address the compiler lists as able to trap; None: no list
 
     @classmethod
     def of(cls, artefact: Artefact, traps: frozenset[int] = frozenset()) -> Context:
-        """The context of an artefact's wasm functions (addresses as function_metrics disassembles them)."""
-        return cls(tuple((f.address, f.address + len(f.code)) for f in artefact.wasm_functions()), frozenset(traps))
+        """The context of an artefact's wasm functions (addresses as function_metrics disassembles them), with the
+        compiler's own trap list where it keeps one."""
+        sites = frozenset(a for f in artefact.functions for a, _ in f.traps) if artefact.trap_table else None
+        ranges = tuple((f.address, f.address + len(f.code)) for f in artefact.wasm_functions())
+        return cls(ranges if artefact.calls_resolved else None, frozenset(traps), sites)
 
 
 def applies(metric: str, arch: str, context: Context | None = None) -> bool:
     """The metric means something for this ISA and is computable with this context (else count() gives None)."""
+    if metric == "trap_sites":
+        return context is not None and context.trap_sites is not None
+    if metric == "runtime_calls":
+        return context is not None and context.wasm_functions is not None
     return arch in ONLY_ON.get(metric, {arch}) and (metric not in NEEDS_CONTEXT or context is not None)
 
 
@@ -122,9 +133,12 @@ def _marks(instructions: list[Instruction], arch: str, context: Context | None) 
         "conditional_branches": ones(lambda i: flow.conditional(i, arch)),
         "calls": ones(lambda i: i.call),
         "indirect_calls": ones(lambda i: i.call and i.target is None),
-        "runtime_calls": flow.outside_calls(instructions, context.wasm_functions) if context else None,
+        "runtime_calls": flow.outside_calls(instructions, context.wasm_functions)
+        if context and context.wasm_functions is not None else None,
         "trap_instructions": flow.trap_instructions(instructions, arch),
         "trap_branches": flow.trap_branches(instructions, arch, context.traps if context else frozenset()),
+        "trap_sites": ones(lambda i: i.address in context.trap_sites)
+        if context and context.trap_sites is not None else None,
     }
     if arch == "x86_64":
         marks |= {"alu_memory_operand": x86.alu_memory(instructions),

@@ -70,16 +70,22 @@ def artefacts_of(config: CodegenConfig, subject: sources.Subject) -> tuple[dict[
 def module_metrics(art: Artefact) -> dict[str, float]:
     """The metrics of the module's own compiled functions, taken together (stubs apart)."""
     joined = [i for f in art.wasm_functions() for i in metrics.disassemble(f.code, art.arch, f.address)]
-    return metrics.count(joined, art.arch)
+    return metrics.count(joined, art.arch, metrics.Context.of(art))
 
 
 def choose_function(config: CodegenConfig, subject: sources.Subject, found: dict[str, Artefact]) -> tuple[str, str]:
     """The function to show and how it was chosen: asked for, hottest by execution, or largest by code."""
     first = next(iter(found.values()))
     if config.function:
+        missing = []
         for art in found.values():
-            art.function(config.function)        # one line naming what there is, if it is not there
-        return config.function, "asked for"
+            try:
+                art.function(config.function)
+            except ArtefactError as exc:
+                missing.append(exc)
+        if len(missing) == len(found):           # in none of them: the first one's line names what there is
+            raise missing[0]
+        return config.function, "asked for"     # a target that inlined it away says so beside its module row
     try:
         from hwprof.codegen import hot
     except ImportError:
@@ -114,7 +120,7 @@ def run(config: CodegenConfig) -> CodegenResult:
             unavailable[target] = f"{exc} (its module row is kept)"
             continue
         rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
-                     **metrics.function_metrics(fn, art.arch)})
+                     **metrics.function_metrics(fn, art.arch, metrics.Context.of(art))})
     return CodegenResult(rows, function, chosen_by, {t: a.flags for t, a in found.items()}, unavailable, found,
                          subject)
 

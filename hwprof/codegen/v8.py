@@ -91,7 +91,8 @@ def v8_artefact(target: str, subject) -> Artefact:
         what += f"; the run ended early: {report['error']}"
     elif report.get("exit_code"):
         what += f"; the run exited with status {report['exit_code']}"
-    return Artefact(target, dump.arch, f"{' '.join(flags)} {' '.join(CODE_FLAGS)}; {what}", tuple(functions))
+    return Artefact(target, dump.arch, f"{' '.join(flags)} {' '.join(CODE_FLAGS)}; {what}", tuple(functions),
+                    calls_resolved=False)
 
 
 def _feature_flags(subject, runtime) -> list[str]:

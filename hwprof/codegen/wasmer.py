@@ -51,7 +51,7 @@ def wasmer_artefact(subject) -> Artefact:
         address = -(-(address + len(body)) // FUNCTION_ALIGNMENT) * FUNCTION_ALIGNMENT
     flags = ("compiler=cranelift opt_level=speed (the SDK's defaults); code before Wasmer links it (calls are "
              "unresolved relocations); addresses as Wasmer lays functions out, 16-byte aligned")
-    return Artefact("wasmer", subject.arch, flags, tuple(functions))
+    return Artefact("wasmer", subject.arch, flags, tuple(functions), calls_resolved=False)
 
 
 def compile_with_sdk(wasm: bytes) -> bytes:
