@@ -76,11 +76,15 @@ class CachegrindBackend:
 
     name = "cachegrind"
     simulated = True
-    OPTIONS = ("geometry",)
+    OPTIONS = ("geometry", "per_instruction")
 
-    def __init__(self, cpu: int | None = None, geometry: dict[str, str] | None = None, valgrind: str = "valgrind"):
+    def __init__(self, cpu: int | None = None, geometry: dict[str, str] | None = None, valgrind: str = "valgrind",
+                 per_instruction: bool = False):
         self.geometry = check_geometry(geometry or {})
         self.valgrind = valgrind
+        # Costs per instruction address and jumps with their counts as well (hwprof.codegen.hot reads them),
+        # and JIT hosts asked for a perf map of their code to name those addresses.
+        self.per_instruction = per_instruction
 
     def flags(self) -> str:
         """The simulated machine, recorded with every row."""
@@ -121,10 +125,12 @@ class CachegrindBackend:
                "--cache-sim=yes", "--branch-sim=yes", "--dump-instr=no", "--compress-strings=no",
                "--collect-atstart=" + ("yes" if one_pass.whole or "bootstrap" in one_pass.phases else "no")]
         cmd += ["--trace-children=yes"] if one_pass.whole else []
+        cmd += ["--dump-instr=yes", "--collect-jumps=yes"] if self.per_instruction else []   # the later one counts
         cmd += [f"--{k}={v}" for k, v in self.geometry.items()] + ["--"] + argv
         mask = sum(1 << number(p) for p in one_pass.phases if p in MARKED)
-        return Launch(cmd, {"HWPROF_CALLGRIND": "1", "HWPROF_COUNT_MASK": str(mask), "PYTHONHASHSEED": "0"},
-                      workdir=workdir)
+        env = {"HWPROF_CALLGRIND": "1", "HWPROF_COUNT_MASK": str(mask), "PYTHONHASHSEED": "0"}
+        env.update({"HWPROF_PERF_MAP": "1"} if self.per_instruction else {})
+        return Launch(cmd, env, workdir=workdir)
 
     def explain(self, launch: Launch) -> str | None:
         """valgrind's own fatal message, if it printed one."""

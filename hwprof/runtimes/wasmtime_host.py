@@ -119,6 +119,8 @@ def make_engine(wasmtime, job: dict):
         config.cranelift_opt_level = job["opt_level"]
     if job.get("isa"):
         config.target = job["isa"]     # pulley64: compile to Pulley bytecode for Wasmtime's interpreter
+    if job.get("profiler"):
+        config.profiler = job["profiler"]   # "perfmap": /tmp/perf-PID.map names the JIT code (off unless asked)
     # Only proposals asked for are switched, and only on: the controller checked this engine has them
     # (Wasmtime aborts on a Config that enables one its compiler lacks).
     for switch in job.get("feature_switches", []):
@@ -157,6 +159,8 @@ def main(job_path: str) -> int:
 
     pc = PhaseControl(job.get("helper"))
     pc.end("bootstrap")
+    if os.environ.get("HWPROF_PERF_MAP") == "1":
+        job["profiler"] = "perfmap"     # a profile per instruction asked for the map (never a measured run)
     result = {"stage": "bootstrap", "exit_code": None, "error": None, "boundary": "entry-call",
               "wasmtime_version": getattr(wasmtime, "__version__", "")}
 
