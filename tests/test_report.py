@@ -50,7 +50,7 @@ def store(tmp_path_factory) -> Path:
     run(root, "gemm", "native", "mini", 2, backend="cachegrind", events=("Ir", "I1mr", "l1i_miss_rate"))
     # The codegen section: each kernel's code under the two Wasmtime compilers, as `hwprof codegen` keeps it.
     for kernel in KERNELS:
-        config = CodegenConfig(kernel, "mini", ("wasmtime", "wasmtime-winch"))
+        config = CodegenConfig(kernel, "mini", ("wasmtime", "wasmtime-winch"), function="main")   # kernels inline into main
         store_codegen(run_codegen(config), config, root)
     return root
 
