@@ -139,3 +139,11 @@ def test_every_compiled_function_of_bundled_modules_decodes_to_its_end_on_instru
             starts = {i.address for i in metrics.disassemble(f.code, "x86_64", f.address)}
             mapped = {offset for offset, wasm in f.wasm_offsets if wasm is not None}   # (the end has none)
             assert mapped <= starts, (strategy, f.label, sorted(mapped - starts)[:5])
+
+
+def test_rex_is_read_from_the_bytes_so_vex_code_carries_none():
+    listing = metrics.disassemble(bytes.fromhex("c5e358dc" "4088740802" "4089f0" "4889f0"), "x86_64")
+    # vaddsd (VEX: no REX, though capstone reports 0x40), mov [..], sil (REX needed), rex mov eax,esi (the study's
+    # meaningless REX), mov rax, rsi (REX.W).
+    assert [i.rex for i in listing] == [0, 0x40, 0x40, 0x48]
+    assert [metrics.meaningless_rex(i) for i in listing] == [False, False, True, False]

@@ -88,12 +88,24 @@ def _instruction(cs, insn, arch: str) -> Instruction:
     read, written = insn.regs_access()
     return Instruction(
         insn.address, insn.size, mnemonic, insn.op_str, reads, writes, tuple(regs), memory,
-        getattr(insn, "rex", 0) if x86 else 0, jump, call, insn.group(cs.CS_GRP_RET),
+        rex_byte(bytes(insn.bytes)) if x86 else 0, jump, call, insn.group(cs.CS_GRP_RET),
         regs_read=tuple(_name(insn.reg_name(r), arch) for r in read),
         regs_written=tuple(_name(insn.reg_name(r), arch) for r in written),
         memory_base=base, target=imm if (jump or call) and imm is not None else None,
         immediate=imm is not None and not (jump or call),
         width=insn.operands[0].size if x86 and insn.operands else 0, data_address=data)
+
+
+_LEGACY_PREFIXES = frozenset(b"\xf0\xf2\xf3\x2e\x36\x3e\x26\x64\x65\x66\x67")
+
+
+def rex_byte(code: bytes) -> int:
+    """The REX prefix of one x86-64 instruction's bytes (0: none), read from the bytes themselves: a REX is
+    0x40..0x4F right after the legacy prefixes (capstone reports 0x40 for VEX-encoded instructions, which have none)."""
+    for b in code:
+        if b not in _LEGACY_PREFIXES:
+            return b if 0x40 <= b <= 0x4F else 0
+    return 0
 
 
 def _name(reg: str, arch: str) -> str:
