@@ -147,3 +147,11 @@ def test_rex_is_read_from_the_bytes_so_vex_code_carries_none():
     # meaningless REX), mov rax, rsi (REX.W).
     assert [i.rex for i in listing] == [0, 0x40, 0x40, 0x48]
     assert [metrics.meaningless_rex(i) for i in listing] == [False, False, True, False]
+
+
+def test_the_readme_defines_every_metric_in_the_words_of_metrics():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [k for k, v in METRICS.items() if f"| `{k}` | {v} |" not in readme]
+    assert not missing, f"README's metric table lacks or words differently: {missing}"
