@@ -56,10 +56,31 @@ def test_a_module_without_names_labels_functions_by_index_and_an_unknown_name_is
         art.function("kernel_2mm")
 
 
-def test_another_isa_from_the_wasmtime_package_is_refused_in_one_line():
+def test_another_isa_comes_from_the_wasmtime_cli_and_decodes_to_the_end(monkeypatch):
     other = "aarch64" if platform.machine() == "x86_64" else "x86_64"
-    with pytest.raises(ArtefactError, match="this machine's ISA only"):
-        artefacts.wasmtime_artefact(b"\0asm\1\0\0\0", arch=other)
+    wasm = wasmtime.wat2wasm(WAT)
+    for strategy in ("cranelift", "winch"):
+        art = artefacts.wasmtime_artefact(wasm, strategy, arch=other)
+        assert art.arch == other and "compile (the CLI, not the package" in art.flags
+        assert [f.label for f in art.wasm_functions()] == ["add", "loadadd", "max"]
+        for f in art.wasm_functions():
+            listing = metrics.disassemble(f.code, other, f.address)
+            assert listing and all(i.size == 4 for i in listing) == (other == "aarch64")
+    # Without the CLI, the package's one ISA is all there is: said in one line, never a crash of the process.
+    from hwprof.runtimes import RuntimeTargetError, command_line
+
+    def absent(name):
+        raise RuntimeTargetError("wasmtime-cli is not installed")
+    monkeypatch.setattr(command_line, "load", absent)
+    with pytest.raises(ArtefactError, match="this machine's ISA only .* not usable: wasmtime-cli is not installed"):
+        artefacts.wasmtime_artefact(wasm, arch=other)
+
+
+def test_a_cranelift_literal_pool_on_aarch64_is_not_decoded():
+    # ldr d0, #8 (a literal two instructions on); ret; then the 8-byte constant (not instructions).
+    code = bytes.fromhex("4000005c" "c0035fd6" "0000000000004540")
+    listing = metrics.disassemble(code, "aarch64")
+    assert [i.mnemonic for i in listing] == ["ldr", "ret"]
 
 
 def test_rex_prefixes_that_change_nothing():

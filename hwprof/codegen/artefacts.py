@@ -6,6 +6,7 @@ import bisect
 import io
 import platform
 import re
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 from hwprof.codegen import wasmtime_tables
@@ -114,13 +115,12 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
 
     if arch not in ARCHES:
         raise ArtefactError(f"unknown ISA {arch!r} (choose from: {', '.join(ARCHES)})")
-    if arch != platform.machine():
-        # The PyPI wheel is built with its host's code generator only: asking it for another ISA aborts the
-        # process (a Rust panic in Engine's constructor), so it is refused here.
-        raise ArtefactError(f"the wasmtime package compiles for this machine's ISA only ({platform.machine()}), "
-                            f"not {arch}")
     if strategy not in STRATEGIES:
         raise ArtefactError(f"unknown Wasmtime strategy {strategy!r} (choose from: {', '.join(STRATEGIES)})")
+    if arch != platform.machine():
+        # The PyPI wheel is built with its host's code generator only: asking it for another ISA aborts the
+        # process (a Rust panic in Engine's constructor). The wasmtime CLI has every backend: it compiles there.
+        return cli_artefact(wasm, strategy, opt_level, arch)
     # The engine the measured host builds for the same settings (one place knows how to ask for Winch).
     engine = make_engine(wasmtime, {"strategy": STRATEGIES[strategy], "opt_level": opt_level, "isa": ARCHES[arch]})
     try:
@@ -131,6 +131,38 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
     flags = f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
     return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags,
                     tuple(read_wasmtime_functions(module.serialize())), trap_table=True)
+
+
+CLI_OPT_LEVELS = {"none": "0", "speed": "2", "speed_and_size": "s"}
+
+
+def cli_artefact(wasm: bytes, strategy: str, opt_level: str, arch: str) -> Artefact:
+    """Compile with the wasmtime CLI (`wasmtime compile --target`, any ISA it has a backend for) and read its .cwasm."""
+    import subprocess
+    import tempfile
+
+    from hwprof.runtimes import RuntimeTargetError, command_line
+
+    try:
+        exe = command_line.load("wasmtime-cli").executable()
+    except RuntimeTargetError as exc:
+        raise ArtefactError(f"the wasmtime package compiles for this machine's ISA only ({platform.machine()}), "
+                            f"and the wasmtime CLI that compiles for {arch} is not usable: {exc}") from None
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    argv = [exe, "compile", "--target", ARCHES[arch], "-C", f"compiler={strategy}"]
+    argv += ["-O", f"opt-level={CLI_OPT_LEVELS[opt_level]}"] if strategy == "cranelift" else []
+    with tempfile.TemporaryDirectory(prefix="hwprof-cwasm-") as tmp:
+        (Path(tmp) / "m.wasm").write_bytes(wasm)
+        done = subprocess.run(argv + [str(Path(tmp) / "m.wasm"), "-o", str(Path(tmp) / "m.cwasm")],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            why = next((ln.strip() for ln in done.stderr.splitlines() if ln.strip()), "no message")
+            raise ArtefactError(f"{version} ({strategy}, {arch}) cannot compile it: {why}")
+        functions = read_wasmtime_functions((Path(tmp) / "m.cwasm").read_bytes())
+    flags = (f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") +
+             f" isa={arch}; {version} compile (the CLI, not the package: its Cranelift may differ)")
+    return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags, tuple(functions),
+                    trap_table=True)
 
 
 def read_wasmtime_functions(data: bytes) -> list[Function]:
