@@ -9,6 +9,7 @@ inline, so the hottest function is found by its counts, never assumed by name.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from hwprof import measure
 from hwprof.backends.cachegrind import CachegrindBackend, parse_callgrind_dump
 from hwprof.codegen import module as wasm_module
-from hwprof.codegen.artefacts import WASM_FUNCTION, ArtefactError
+from hwprof.codegen.artefacts import WASM_FUNCTION, ArtefactError, Function, read_elf_functions
 from hwprof.codegen.callgrind import Profile, parse
 from hwprof.collect import CollectConfig, CollectError, open_plan
 from hwprof.data.phases import EXECUTE
@@ -59,6 +60,9 @@ class ExecuteProfile:
     target: str
     profile: Profile
     functions: list[ModuleFunction]     # the module's own code, hottest first
+    # the profiled program's function symbols with their code, read while it existed (a wasm2c build's executable
+    # lives only as long as its run); () for JIT code and for a stripped program
+    program: tuple[Function, ...] = ()
 
     @property
     def total(self) -> int:
@@ -198,25 +202,42 @@ def perf_map(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(sorted(ranges))
 
 
-def execute_profile(subject, target: str, cpu: int | None = None, timeout: float = 300.0) -> ExecuteProfile:
-    """Run the target once under callgrind, counting its execute phase per instruction, mapped to the module's code."""
+def execute_profile(subject, target: str, cpu: int | None = None, timeout: float = 300.0,
+                    isa: str = "") -> ExecuteProfile:
+    """Run the target once under callgrind, counting its execute phase per instruction, mapped to the module's code.
+
+    isa: a JIT target's Config.target for the run; "" (as measured) lets it detect the CPU's features (under
+    valgrind: those valgrind's CPU offers), a triple compiles for that ISA's baseline, as codegen's artefacts do."""
     if target not in LOCATORS:
         raise ArtefactError(f"no execute profile for target {target!r} (choose from: {', '.join(LOCATORS)})")
     if not shutil.which("valgrind"):
         raise ArtefactError("valgrind is not installed: apt-get install valgrind")
     locate, jit = LOCATORS[target]
     plan = _plan(subject, target, cpu, timeout)
+    if isa and jit:
+        runtime = copy.copy(plan.runtime)
+        runtime.isa = isa          # the runtime's own Config.target setting (WasmtimeRuntime.isa), for this run only
+        plan = dataclasses.replace(plan, runtime=runtime)
     ranges: tuple[tuple[int, int, str], ...] = ()
     with Session(plan.cpu, kind="hot") as session:
         try:
             profile, program = _run(plan, session.root)
+            symbols = () if jit else _symbols(Path(program))
         finally:
             ranges = _take_perf_map(session.root) if jit else ()
     if jit and not ranges:
         raise ArtefactError(f"{target}'s host wrote no perf map of its JIT code (/tmp/perf-{profile.pid}.map)")
     wasm = subject.bytes()
     code = _Code(wasm_module.read(wasm), exports(wasm), program, ranges)
-    return ExecuteProfile(target, profile, module_functions(profile, code, locate))
+    return ExecuteProfile(target, profile, module_functions(profile, code, locate), symbols)
+
+
+def _symbols(program: Path) -> tuple[Function, ...]:
+    """The program's function symbols with their code; () where it is stripped."""
+    try:
+        return tuple(read_elf_functions(program.read_bytes()))
+    except ArtefactError:
+        return ()
 
 
 def _plan(subject, target: str, cpu: int | None, timeout: float):

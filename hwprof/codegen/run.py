@@ -3,6 +3,9 @@
 A row is one target and one scope: `module` (the sum over the module's own compiled wasm functions) or
 `function` (one wasm function: the one asked for, else the hottest). Trampolines, stubs and runtime helpers
 are counted apart (`apart_functions`, `apart_bytes` on the module row), never mixed into the metrics.
+Each row is weighted "static" (every instruction once) or, asked for, "dynamic": each instruction as often as
+one callgrind run of the execute phase ran it (hwprof.codegen.dynamic); a dynamic module row covers the
+module's wasm functions that ran (`ran_functions`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 from hwprof.codegen import metrics, sources
 from hwprof.codegen.artefacts import Artefact, ArtefactError
 
-ROW_KEYS = ("target", "scope", "function", "index")
+ROW_KEYS = ("target", "scope", "function", "index", "weighting")
+DYNAMIC = "dynamic;"       # the store's scope of a dynamic row: this, then the static scope (no static one starts so)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class CodegenConfig:
     function: str = ""                 # "" : the hottest by execution (or the largest where none ran)
     arch: str = platform.machine()
     opt_level: str = "speed"
+    dynamic: bool = False              # also rows weighted by executions: one callgrind run per target (slow)
 
 
 @dataclass
@@ -71,6 +76,39 @@ def module_metrics(art: Artefact) -> dict[str, float]:
     """The metrics of the module's own compiled functions, taken together (stubs apart)."""
     joined = [i for f in art.wasm_functions() for i in metrics.disassemble(f.code, art.arch, f.address)]
     return metrics.count(joined, art.arch, metrics.Context.of(art))
+
+
+def module_weighted(art: Artefact, counts: dict[int, int]) -> dict[str, float]:
+    """The metrics of the module's wasm functions that ran, taken together, each instruction weighted by its runs."""
+    from hwprof.codegen import dynamic
+
+    joined = [i for f in dynamic.ran(art, counts) for i in metrics.disassemble(f.code, art.arch, f.address)]
+    return metrics.weighted(joined, counts, art.arch, metrics.Context.of(art))
+
+
+def dynamic_rows(found: dict[str, Artefact], subject: sources.Subject, function: str,
+                 unavailable: dict[str, str]) -> list[dict]:
+    """Per target whose run can weigh its code: the module and function rows weighted by executions; the other
+    targets in `unavailable` ("TARGET (dynamic)") with why."""
+    from hwprof.codegen import dynamic
+
+    rows = []
+    for target, art in found.items():
+        try:
+            counts = dynamic.executions(dynamic.profile(subject, target), art)
+        except ArtefactError as exc:
+            unavailable[f"{target} (dynamic)"] = str(exc)
+            continue
+        rows.append({"target": target, "scope": "module", "function": "", "index": None, "weighting": "dynamic",
+                     **module_weighted(art, counts), "ran_functions": len(dynamic.ran(art, counts))})
+        try:
+            fn = art.function(function)
+        except ArtefactError:
+            continue                        # said beside its static rows
+        code = metrics.disassemble(fn.code, art.arch, fn.address)
+        rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
+                     "weighting": "dynamic", **metrics.weighted(code, counts, art.arch, metrics.Context.of(art))})
+    return rows
 
 
 # Cranelift keeps every wasm function a function of its own (no inlining across them), so its profile names the
@@ -128,7 +166,7 @@ def run(config: CodegenConfig) -> CodegenResult:
     rows = []
     for target, art in found.items():
         apart = [f for f in art.functions if f.kind != "wasm"]
-        rows.append({"target": target, "scope": "module", "function": "", "index": None,
+        rows.append({"target": target, "scope": "module", "function": "", "index": None, "weighting": "static",
                      **module_metrics(art), "apart_functions": len(apart),
                      "apart_bytes": sum(len(f.code) for f in apart)})
         try:
@@ -137,7 +175,9 @@ def run(config: CodegenConfig) -> CodegenResult:
             unavailable[target] = f"{exc} (its module row is kept)"
             continue
         rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
-                     **metrics.function_metrics(fn, art.arch, metrics.Context.of(art))})
+                     "weighting": "static", **metrics.function_metrics(fn, art.arch, metrics.Context.of(art))})
+    if config.dynamic:
+        rows += dynamic_rows(found, subject, function, unavailable)
     return CodegenResult(rows, function, chosen_by, {t: a.flags for t, a in found.items()}, unavailable, found,
                          subject)
 
@@ -146,7 +186,8 @@ UNITS = {"code_bytes": "bytes", "bytes_per_instruction": "bytes/instruction", "a
 
 
 def records(result: CodegenResult, config: CodegenConfig, versions: dict[str, str]) -> list:
-    """The rows as the store's records: one per target, scope and metric (phase compile, backend codegen)."""
+    """The rows as the store's records: one per target, scope and metric (phase compile, backend codegen); a
+    dynamic row's scope is DYNAMIC before the static one's ("dynamic;module", "dynamic;function=NAME")."""
     from hwprof.data import schema
 
     subject = result.subject
@@ -155,6 +196,7 @@ def records(result: CodegenResult, config: CodegenConfig, versions: dict[str, st
     out = []
     for row in result.rows:
         scope = "module" if row["scope"] == "module" else f"function={row['function']}"
+        scope = DYNAMIC + scope if row.get("weighting") == "dynamic" else scope
         ident = schema.Identity(row["target"], versions.get(row["target"], ""), result.provenance[row["target"]],
                                 workload, size, backend="codegen", scope=scope)
         for key, value in row.items():
@@ -162,7 +204,7 @@ def records(result: CodegenResult, config: CodegenConfig, versions: dict[str, st
                 continue
             out.append(ident.record(repetition=0, phase="compile", name=key, kind=schema.METRIC,
                                     value=float(value), unit=UNITS.get(key, "count"),
-                                    note=result.chosen_by if scope != "module" else ""))
+                                    note=result.chosen_by if row["scope"] != "module" else ""))
     return out
 
 

@@ -10,24 +10,39 @@ import typer
 from hwprof.cli_common import fail
 
 
+# Per weighting, the module row's own counts shown below its metrics.
+MODULE_EXTRAS = {"static": ("apart_functions", "apart_bytes"), "dynamic": ("ran_functions",)}
+
+
 def _frames(result):
-    """The rows as a tidy frame, and per scope a wide one: metric down, target across."""
+    """The rows as a tidy frame, and per weighting and scope a wide one: metric down, target across (static first)."""
     import pandas as pd
 
     from hwprof.codegen.metrics import METRICS
 
     tidy = pd.DataFrame(result.rows)
     wide = {}
-    for scope in ("module", "function"):
-        part = tidy[tidy["scope"] == scope]
-        if part.empty:
-            continue
-        shown = [m for m in METRICS if m in part.columns] + \
-            [c for c in ("apart_functions", "apart_bytes") if scope == "module" and c in part.columns]
-        table = part.set_index("target")[shown].T
-        table.insert(0, "metric", table.index)
-        wide[scope] = table.reset_index(drop=True)
+    for weighting, extras in MODULE_EXTRAS.items():
+        for scope in ("module", "function"):
+            part = tidy[(tidy["scope"] == scope) & (tidy["weighting"] == weighting)]
+            if part.empty:
+                continue
+            shown = [m for m in METRICS if m in part.columns] + \
+                [c for c in extras if scope == "module" and c in part.columns]
+            table = part.set_index("target")[shown].T
+            table.insert(0, "metric", table.index)
+            wide[scope if weighting == "static" else f"{scope} ({weighting})"] = table.reset_index(drop=True)
     return tidy, wide
+
+
+def _title(result, key: str) -> str:
+    scope, _, weighting = key.partition(" (")
+    title = "module: the module's own compiled functions" if scope == "module" else \
+        f"function {result.function} ({result.chosen_by})"
+    if weighting:
+        title += ("; dynamic: each instruction weighted by its executions in one callgrind run of the execute phase"
+                  + (" (the wasm functions that ran)" if scope == "module" else ""))
+    return title
 
 
 def codegen(
@@ -47,6 +62,8 @@ def codegen(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON: one object per target and scope."),
     results: Optional[Path] = typer.Option(None, "--results", help="Also keep the rows in this results store, for "
                                            "`hwprof report`'s codegen section."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="Also weigh every metric by executed instructions: runs "
+                                 "each target once under callgrind for its execute phase (slow; valgrind)."),
 ):
     """The machine code each compiler made of the same wasm: metrics per target, for the module and one function."""
     import json
@@ -64,7 +81,8 @@ def codegen(
         if len(pair) != 2 or not all(pair):
             fail(f"--diff {diff!r}: give two targets, A,B (e.g. wasmtime,wasm2c-llvm)")
     targets = tuple(dict.fromkeys(list(runtime) + list(pair)))
-    config = CodegenConfig(workload, size, targets, function, arch or platform.machine(), opt_level)
+    config = CodegenConfig(workload, size, targets, function, arch or platform.machine(), opt_level,
+                           dynamic and not pair)     # --diff shows code, not counts
     try:
         result = run(config)
     except (ArtefactError, WorkloadError) as exc:
@@ -85,11 +103,9 @@ def codegen(
         return
     for target, flags in result.provenance.items():
         typer.echo(f"{target}: {flags}")
-    for scope, table in wide.items():
-        title = "module: the module's own compiled functions" if scope == "module" else \
-            f"function {result.function} ({result.chosen_by})"
+    for key, table in wide.items():
         typer.echo("")
-        typer.echo(text_table(table, title))
+        typer.echo(text_table(table, _title(result, key)))
     for target, why in result.unavailable.items():
         typer.echo(f"unavailable: {target}: {why}")
 

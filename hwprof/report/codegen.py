@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from hwprof.analysis.rank import spearman
+from hwprof.codegen.run import DYNAMIC
 from hwprof.data import schema
 from hwprof.report.figures import FIGURES, layout
 from hwprof.report.section import Entry, Section, in_suite, provenance
@@ -20,9 +21,10 @@ NO_CODE = ("needs `hwprof codegen KERNEL --results STORE` rows of PolyBench kern
 
 
 def code_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """hwprof codegen's rows of PolyBench kernels: per workload and target, the hot function's metrics where
-    recorded, else the module's; the newest run of each."""
+    """hwprof codegen's static rows of PolyBench kernels (its dynamic ones, weighted by executions, left out): per
+    workload and target, the hot function's metrics where recorded, else the module's; the newest run of each."""
     rows = frame[(frame["backend"] == "codegen") & (frame["status"] == schema.OK)]
+    rows = rows[~rows["scope"].astype(str).str.startswith(DYNAMIC)]
     rows = in_suite(rows, "polybench")
     if rows.empty:
         return rows
@@ -75,7 +77,8 @@ def codegen(frame: pd.DataFrame, entry: Entry) -> Section:
     if code.empty:
         return entry.empty(NO_CODE)
     table = metric_table(code)
-    notes = [f"Code read by `hwprof codegen` ({', '.join(sorted(set(code['scope_kind'])))} scope: the hot function "
+    notes = ["Code read by `hwprof codegen`, static counts only (every instruction once; its --dynamic rows are not "
+             f"read here) ({', '.join(sorted(set(code['scope_kind'])))} scope: the hot function "
              "where recorded, else the whole module); *_per_kinstr: per 1000 instructions. Metric definitions: "
              "README, 'Code metrics'."]
     return Section(entry.name, entry.title, table, None, provenance(code), notes=notes)
