@@ -144,7 +144,7 @@ def subject():
 
 def _check(subject, target: str):
     profile = dynamic.profile(subject, target)
-    art = artefact(target, subject)
+    art = dynamic.weighed_artefact(target, subject, artefact(target, subject))   # a JIT's: its baseline build
     counts = dynamic.executions(profile, art)
     top = profile.functions[0]
     f = next(g for g in art.wasm_functions() if g.index == top.index)

@@ -106,8 +106,12 @@ def read_elf_functions(data: bytes) -> list[Function]:
 
 
 def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str = "speed",
-                      arch: str = "x86_64") -> Artefact:
-    """Compile with the wasmtime package (Cranelift at an opt level, or Winch) for an ISA; read its ELF."""
+                      arch: str = "x86_64", baseline: bool = False) -> Artefact:
+    """Compile with the wasmtime package (Cranelift at an opt level, or Winch) for an ISA; read its ELF.
+
+    For this machine's ISA the engine detects the CPU's features as the measured host does, so the code read is
+    the code `collect` runs; `baseline` asks for the ISA's baseline features instead (a valgrind run sees another
+    CPU, so a profile under it is of the baseline code)."""
     import wasmtime
 
     from hwprof.runtimes.wasmtime import STRATEGIES
@@ -122,13 +126,15 @@ def wasmtime_artefact(wasm: bytes, strategy: str = "cranelift", opt_level: str =
         # process (a Rust panic in Engine's constructor). The wasmtime CLI has every backend: it compiles there.
         return cli_artefact(wasm, strategy, opt_level, arch)
     # The engine the measured host builds for the same settings (one place knows how to ask for Winch).
-    engine = make_engine(wasmtime, {"strategy": STRATEGIES[strategy], "opt_level": opt_level, "isa": ARCHES[arch]})
+    isa = ARCHES[arch] if baseline else ""
+    engine = make_engine(wasmtime, {"strategy": STRATEGIES[strategy], "opt_level": opt_level, "isa": isa})
     try:
         module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as exc:
         raise ArtefactError(f"wasmtime ({strategy}, {arch}) cannot compile it: "
                             f"{str(exc).strip().splitlines()[0]}") from None
-    flags = f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
+    flags = (f"strategy={strategy}" + (f" opt_level={opt_level}" if strategy == "cranelift" else "") + f" isa={arch}"
+             + (" (baseline features)" if baseline else " (this CPU's features, as the measured host)"))
     return Artefact("wasmtime" if strategy == "cranelift" else "wasmtime-winch", arch, flags,
                     tuple(read_wasmtime_functions(module.serialize())), trap_table=True)
 

@@ -149,6 +149,19 @@ def profile(subject, target: str) -> ExecuteProfile:
     return hot.execute_profile(subject, target, isa=ARCHES[subject.arch] if jit else "")
 
 
+def weighed_artefact(target: str, subject, art: Artefact) -> Artefact:
+    """The artefact a profile's counts land on: for a JIT, the same module compiled for the ISA's baseline (the
+    code the valgrind run executes, since valgrind shows the JIT another CPU); for the others, the artefact itself."""
+    from hwprof.codegen import artefacts, sources
+
+    supported(target)
+    if MAPPINGS[target] is not _jit:
+        return art
+    strategy = "cranelift" if target == "wasmtime" else "winch"
+    base = artefacts.wasmtime_artefact(subject.bytes(), strategy, subject.opt_level, subject.arch, baseline=True)
+    return sources.named(base, subject.functions())
+
+
 def executions(profile: ExecuteProfile, artefact: Artefact) -> dict[int, int]:
     """The execute phase's executions per instruction, at the artefact's addresses, for its wasm functions that ran."""
     if profile.target != artefact.target:

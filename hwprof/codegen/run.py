@@ -17,7 +17,7 @@ from pathlib import Path
 from hwprof.codegen import metrics, sources
 from hwprof.codegen.artefacts import Artefact, ArtefactError
 
-ROW_KEYS = ("target", "scope", "function", "index", "weighting")
+ROW_KEYS = ("target", "scope", "function", "index", "weighting", "code_of")   # the rest are metrics
 DYNAMIC = "dynamic;"       # the store's scope of a dynamic row: this, then the static scope (no static one starts so)
 
 
@@ -93,21 +93,24 @@ def dynamic_rows(found: dict[str, Artefact], subject: sources.Subject, function:
     from hwprof.codegen import dynamic
 
     rows = []
-    for target, art in found.items():
+    for target, measured in found.items():
         try:
+            art = dynamic.weighed_artefact(target, subject, measured)
             counts = dynamic.executions(dynamic.profile(subject, target), art)
         except ArtefactError as exc:
             unavailable[f"{target} (dynamic)"] = str(exc)
             continue
         rows.append({"target": target, "scope": "module", "function": "", "index": None, "weighting": "dynamic",
-                     **module_weighted(art, counts), "ran_functions": len(dynamic.ran(art, counts))})
+                     **module_weighted(art, counts), "ran_functions": len(dynamic.ran(art, counts)),
+                     "code_of": art.flags})
         try:
             fn = art.function(function)
         except ArtefactError:
             continue                        # said beside its static rows
         code = metrics.disassemble(fn.code, art.arch, fn.address)
         rows.append({"target": target, "scope": "function", "function": fn.label, "index": fn.index,
-                     "weighting": "dynamic", **metrics.weighted(code, counts, art.arch, metrics.Context.of(art))})
+                     "weighting": "dynamic", **metrics.weighted(code, counts, art.arch, metrics.Context.of(art)),
+                     "code_of": art.flags})
     return rows
 
 
@@ -197,7 +200,8 @@ def records(result: CodegenResult, config: CodegenConfig, versions: dict[str, st
     for row in result.rows:
         scope = "module" if row["scope"] == "module" else f"function={row['function']}"
         scope = DYNAMIC + scope if row.get("weighting") == "dynamic" else scope
-        ident = schema.Identity(row["target"], versions.get(row["target"], ""), result.provenance[row["target"]],
+        flags = row.get("code_of") or result.provenance[row["target"]]   # a dynamic row: the code its run executed
+        ident = schema.Identity(row["target"], versions.get(row["target"], ""), flags,
                                 workload, size, backend="codegen", scope=scope)
         for key, value in row.items():
             if key in ROW_KEYS or value is None:
