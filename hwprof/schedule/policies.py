@@ -93,9 +93,12 @@ class StudyHybrid:
         return _expected(self.setting, request, target, cached)
 
     def choose(self, request: Request, state: State) -> str:
-        """The least expected time; ties go to the earlier target."""
-        return min(self.setting.targets,
-                   key=lambda t: self.estimate(request, t, state.cached(request.function, request.size, t)))
+        """The least expected time; ties go to a kept artefact, then to the earlier target."""
+        def cost(t):
+            kept = state.cached(request.function, request.size, t)
+            return self.estimate(request, t, kept), not kept
+
+        return min(self.setting.targets, key=cost)
 
     def observe(self, request: Request, target: str, latency_s: float, cold: bool) -> None:
         """The offline profile is not updated."""

@@ -206,6 +206,7 @@ def replay(requests: list[Request], profiles: Profiles, policy: pol.Policy, conf
         heapq.heappush(free, (start + run, worker))
         served.append(Served(r.id, r.function, r.size, target, cold, r.at_s, start, run))
         policy.observe(r, target, run, cold)
+    host.advance(max(at for at, _ in free))      # the last compiles land: what the host holds at the end
     return Outcome(policy.name, policy.kind, served, spent / max(1, len(requests)), host.peak, host.evictions,
                    host.background)
 
