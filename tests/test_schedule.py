@@ -1,4 +1,5 @@
-"""hwprof schedule: traces, profiles from a real store, policies, the simulated host worked by hand, Table II, the command."""
+"""hwprof schedule: traces, profiles from a real store, policies, the simulated host worked by hand, Table II,
+the command."""
 
 from __future__ import annotations
 
@@ -189,6 +190,15 @@ def test_memory_budget_evicts_and_forces_recompiles(budget, colds, memory):
     assert o.cold_starts == colds and o.memory_bytes == memory
     assert o.total_s == pytest.approx(3.0 + 0.3 if colds == 2 else 6.0)
     assert o.evictions == {None: 0, 200: 0, 150: 3, 50: 0}[budget]
+
+
+@pytest.mark.quick
+def test_the_least_recently_used_artefact_goes_first():
+    three = hand(*(prof(f, "A", 1.0, 0.1, artefact_bytes=100) for f in "fgh"))
+    order = reqs((0, "f"), (10, "g"), (20, "f"), (30, "h"), (40, "f"), (50, "g"))
+    o = simulate.replay(order, three, policies.Single("A"), simulate.SimConfig(memory_budget=200, keep_alive_s=None))
+    # h's arrival pushes out g (f was used since), so f stays warm and g comes back cold
+    assert [s.cold for s in o.served] == [True, True, False, True, False, True] and o.evictions == 2
 
 
 @pytest.mark.quick

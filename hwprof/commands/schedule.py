@@ -38,7 +38,7 @@ def schedule(
     memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Bytes of compiled artefacts the "
                                                 "host keeps (e.g. 256MiB; default: no limit)."),
     keep_alive: float = typer.Option(600.0, "--keep-alive", min=0, help="Seconds an unused artefact is kept "
-                                     "(default: AWS Lambda's fixed ten minutes; 'inf': until the budget needs its room)."),
+                                     "(default: AWS Lambda's ten minutes; 'inf': until the budget needs its room)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON entry per policy."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the table as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the table as Markdown."),
