@@ -178,6 +178,7 @@ def test_the_study_hybrid_sticks_where_the_oracle_and_background_compiles_do_not
     assert p.total_s == pytest.approx(0.1 + 1.0 + 8 * 0.1) and p.background_compiles == 1
     assert [s.target for s in p.served][:3] == ["A", "A", "B"] and p.cold_starts == 1
     assert p.total_s < out["oracle"].total_s                           # the oracle plans the foreground only
+    assert p.evictions == 1 and out["hybrid"].evictions == 0          # A goes once B, which replaced it, is kept
 
 
 @pytest.mark.quick

@@ -127,7 +127,8 @@ class OnlineHybrid(StudyHybrid):
 @dataclass
 class PatternHybrid(StudyHybrid):
     """The hybrid plus the invocation pattern: a function that recurs gets its fastest-warm target compiled in
-    the background while another serves it, and every artefact is kept alive for a few of its mean gaps."""
+    the background while another serves it; that artefact is kept alive for a few of its mean gaps (at least
+    the host's keep-alive), the one that served meanwhile dropped once superseded."""
 
     name: str = "pattern-hybrid"
     gaps: dict = field(default_factory=dict)       # (function, size) -> (last arrival, mean gap or None)
@@ -147,8 +148,13 @@ class PatternHybrid(StudyHybrid):
         if gap is not None and steady != target and not state.cached(*key, steady):
             state.compile_in_background(*key, steady)
         if gap is not None:
-            for t in {target, steady}:
-                state.keep_alive(*key, t, self.alive_gaps * gap + self.setting.profiles.get(*key, t).cold_s)
+            # the best warm target is kept for a few gaps (longer than the host would for a rare, regular
+            # function); a faster-to-compile one that served while it compiled goes once it is superseded
+            usual = self.setting.keep_alive_s or 0.0
+            alive = self.alive_gaps * gap + self.setting.profiles.get(*key, steady).cold_s
+            state.keep_alive(*key, steady, max(usual, alive))
+            if target != steady:
+                state.keep_alive(*key, target, 0.0 if state.cached(*key, steady) else max(usual, gap))
         return target
 
 
