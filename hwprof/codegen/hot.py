@@ -166,13 +166,15 @@ def hottest(profile: ExecuteProfile,
 
 def hottest_loop(profile: ExecuteProfile, function: ModuleFunction) -> Loop | None:
     """The function's loop whose back edge (a jump to an earlier address in it) was taken most; None if none was."""
-    edges = [j for j in profile.profile.jumps if j.target <= j.source and j.taken
-             and j.source in function.by_address and j.target in function.by_address]
-    if not edges:
+    taken: dict[tuple[int, int], int] = {}
+    for j in profile.profile.jumps:       # valgrind keeps one record per superblock a jump was translated in: summed
+        if j.target <= j.source and j.taken and j.source in function.by_address and j.target in function.by_address:
+            taken[j.source, j.target] = taken.get((j.source, j.target), 0) + j.taken
+    if not taken:
         return None
-    top = max(edges, key=lambda j: (j.taken, -(j.source - j.target)))
-    body = sum(n for a, n in function.by_address.items() if top.target <= a <= top.source)
-    return Loop(top.target, top.source, top.taken, body)
+    (source, target), times = max(taken.items(), key=lambda e: (e[1], -(e[0][0] - e[0][1])))
+    body = sum(n for a, n in function.by_address.items() if target <= a <= source)
+    return Loop(target, source, times, body)
 
 
 def exports(wasm: bytes) -> dict[str, int]:

@@ -153,7 +153,7 @@ def choose_function(config: CodegenConfig, subject: sources.Subject, found: dict
         return config.function, "asked for"     # a target that inlined it away says so beside its module row
     try:
         index, share = hottest_by_execution(subject)
-        label = next((f.label for f in first.wasm_functions() if f.index == index), f"function[{index}]")
+        label = subject.functions().name(index) or f"function[{index}]"   # named even where a target inlined it
         return label, f"hottest: {100 * share:.1f}% of the execute phase's instructions under {PROFILED_UNDER}"
     except ArtefactError as exc:
         why = str(exc)
