@@ -46,10 +46,9 @@ METRICS = {
                     "rsp, [limit] as V8 does, cmp r, rsp as Cranelift and Winch do after loading the limit; "
                     "AArch64 cmp sp, xN)",
     "load_then_alu": "x86 loads mov r, [m] whose value the next instruction, an ALU op or compare without a memory "
-                     "operand, reads once at the load's width as a source with r dead after it, or as the "
-                     "destination of a commutative add/and/or/xor/imul r, s with s dead after it; dead: written "
-                     "before read in the listing's order, control flow ignored, or never read again (a call reads "
-                     "every register, a return rax) (the study's 'indirect memory address')",
+                     "operand, reads once at the load's width as a source only (not its destination), r dead "
+                     "after it: written before read in the listing's order, control flow ignored, or never read "
+                     "again (a call reads every register, a return rax) (the study's 'indirect memory address')",
     "branches": "jumps, conditional or not (calls and returns apart)",
     "conditional_branches": "conditional jumps",
     "calls": "calls (to other functions or runtime helpers), calls at a Context's trap addresses (out-of-line trap "
@@ -66,10 +65,9 @@ METRICS = {
     "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 (no W, R, X or B bit) with no spl/bpl/sil/dil",
     "setcc_branch_sequences": "x86 jccs whose flags were set from a value a setcc made in a register, followed "
                               "through its 64-bit register: movzx/movsx copy it; and r, 1, test r, r, test r, imm "
-                              "and cmp r, 0 set the flags from it; another setcc on those flags makes it again; mov "
-                              "r, 0 zeroes; instructions touching neither its registers nor the flags are stepped "
-                              "over; no other jump, call or return between; one per jcc (the study's "
-                              "'inappropriate instruction choice')",
+                              "and cmp r, 0 set the flags from it; instructions touching neither its registers nor "
+                              "the flags are stepped over; no other jump, call or return between; one per jcc, "
+                              "however many setcc reach it (the study's 'inappropriate instruction choice')",
     "uops": "estimated x86 fused-domain uops on Skylake with macro-fusion (uops.toml)",
     "windows_32": "distinct 32-byte code windows the function's bytes touch (static only)",
     "windows_64": "distinct 64-byte code windows the function's bytes touch (static only)",

@@ -16,7 +16,6 @@ from hwprof.codegen.metrics_flow import dead_from
 # ALU ops that can take a memory source operand in place of a register one (x86's reg, r/m forms).
 ALU = {"add", "sub", "and", "or", "xor", "cmp", "test", "adc", "sbb", "imul"}
 SYMMETRIC = {"cmp", "test"}           # either operand may be the memory one (cmp r/m, r and cmp r, r/m)
-COMMUTATIVE = {"add", "and", "or", "xor", "imul"}   # op d, s computes what op s, d would
 BYTE_REGS_NEEDING_REX = {"spl", "bpl", "sil", "dil"}
 X86 = "x86_64"
 UOPS_FILE = Path(__file__).with_name("uops.toml")
@@ -50,11 +49,11 @@ def _chain_end(instructions: list[Instruction], start: int) -> int | None:
     """The index of the jcc the value of the setcc at `start` flows to, else None.
 
     The value is followed through the registers holding it (its 64-bit GPR family): movzx/movsx copies it,
-    `and r, 1`, `test r, r` (or `test r, imm`) and `cmp r, 0` set the flags from it, a setcc on such flags makes
-    it again, and `mov r, 0` zeroes a register (Winch zeroes before a setcc). Instructions that touch neither its
-    registers nor the flags are stepped over (a flag write too, until the value has been tested); anything else
-    that touches them, and any other jump, call or return, ends the chain. The jcc counts where the flags it reads
-    were set from the value.
+    `and r, 1`, `test r, r` (or `test r, imm`) and `cmp r, 0` set the flags from it. Instructions that touch neither
+    its registers nor the flags are stepped over (a flag write too, until the value has been tested); anything
+    else that touches them, and any other jump, call or return, ends the chain. The jcc counts where the flags it
+    reads were set from the value. Winch's `cmp r, 0; mov r, 0; sete r8` (a second setcc of the first's value)
+    ends the first chain and starts one that reaches the same jcc, so the jcc counts once either way.
     """
     held, tested = {_setcc_register(instructions[start])}, False
     for k in range(start + 1, len(instructions)):
@@ -64,19 +63,13 @@ def _chain_end(instructions: list[Instruction], start: int) -> int | None:
         if i.call or i.ret:
             return None
         regs, imm = [gpr(r, X86) for r in i.register_operands], i.immediate_value
-        if _setcc_register(i) and tested:
-            held = {regs[0]}
-        elif i.mnemonic in ("movzx", "movsx") and len(regs) == 2 and regs[1] in held and not i.memory_operand:
+        if i.mnemonic in ("movzx", "movsx") and len(regs) == 2 and regs[1] in held and not i.memory_operand:
             held = held | {regs[0]}
         elif regs and set(regs) <= held and not i.memory_operand and (
                 (i.mnemonic == "and" and len(regs) == 1 and imm == 1) or (i.mnemonic == "cmp" and imm == 0)
                 or (i.mnemonic == "test" and (len(regs) == 2 or imm is not None))):
             tested = True
-        elif i.mnemonic == "mov" and len(regs) == 1 and imm == 0 and not i.memory_operand:
-            held = held - {regs[0]}
         elif held & {gpr(r, X86) for r in i.regs_read + i.regs_written} or (tested and "rflags" in i.regs_written):
-            return None
-        if not held and not tested:
             return None
     return None
 
@@ -92,9 +85,9 @@ def load_then_alu(instructions: list[Instruction]) -> list[int]:
     """Marks loads whose value the next instruction, an ALU op or compare, could have read from memory itself.
 
     The load is `mov r, [m]` (32 or 64 bits). The next instruction is an ALU op (ALU) with no memory operand,
-    naming r once at the load's width: as a source (either operand of cmp and test, the second of the others)
-    with r dead after it, or as the destination of a commutative add, and, or, xor or imul r, s, with s dead
-    after it (so `op s, [m]` computes the same into s). Dead: metrics_flow.dead_from, the listing's order.
+    naming r once at the load's width as a source only (either operand of cmp and test, the second of the
+    others), and r is dead after it (metrics_flow.dead_from: in the listing's order). `mov r, [m]; add r, s` is
+    not counted: r holds the result, and `add s, [m]` would do only if s could take r's place from there on.
     """
     marks = [0] * len(instructions)
     for k in range(len(instructions) - 1):
@@ -109,12 +102,7 @@ def load_then_alu(instructions: list[Instruction]) -> list[int]:
         if names.count(full) != 1 or any(register_width(r, X86) != width for r in op.register_operands):
             continue
         if op.mnemonic in SYMMETRIC or names.index(full) > 0:
-            free = full
-        elif op.mnemonic in COMMUTATIVE and len(names) == 2 and not op.immediate:
-            free = names[1]
-        else:
-            continue
-        marks[k] = int(dead_from(instructions, k + 2, free, X86))
+            marks[k] = int(dead_from(instructions, k + 2, full, X86))
     return marks
 
 
