@@ -65,8 +65,9 @@ METRICS = {
     "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 (no W, R, X or B bit) with no spl/bpl/sil/dil",
     "setcc_branch_sequences": "x86 jccs whose flags were set from a value a setcc made in a register, followed "
                               "through its 64-bit register: movzx/movsx copy it; and r, 1, test r, r, test r, imm "
-                              "and cmp r, 0 set the flags from it; instructions touching neither its registers nor "
-                              "the flags are stepped over; no other jump, call or return between; one per jcc, "
+                              "and cmp r, 0 set the flags from it; instructions touching neither its registers nor, "
+                              "once it is tested, the flags are stepped over; no other jump, call or return "
+                              "between; one per jcc, "
                               "however many setcc reach it (the study's 'inappropriate instruction choice')",
     "uops": "estimated x86 fused-domain uops on Skylake with macro-fusion (uops.toml)",
     "windows_32": "distinct 32-byte code windows the function's bytes touch (static only)",
