@@ -225,32 +225,55 @@ def artefact(code: str, name: str = "f") -> tuple[Artefact, Function]:
     return Artefact("bytes", "x86_64", "", (f,)), f
 
 
-def test_a_diff_without_address_maps_pairs_basic_blocks_in_order():
+def test_a_diff_without_address_maps_pairs_basic_blocks_by_alignment():
     # xor eax,eax; test edi,edi; je +3 | mov eax,eax (bare REX) | ret | nop  (the je's target starts block 2,
     # the ret ends it)
     left = artefact("31c0" "85ff" "7403" "4089c0" "c3" "90")
     # cmp edi,0; setl al; movzx eax,al; test eax,eax; jne +1 | ret | ret
     right = artefact("83ff00" "0f9cc0" "0fb6c0" "85c0" "7501" "c3" "c3")
     rows = diff.align(left, right)
-    assert [r.key for r in rows] == ["block 0", "block 1", "block 2", "block 3"]
-    assert [[i.mnemonic for i in r.left] for r in rows] == [["xor", "test", "je"], ["mov"], ["ret"], ["nop"]]
-    assert [[i.mnemonic for i in r.right] for r in rows] == [["cmp", "setl", "movzx", "test", "jne"], ["ret"],
-                                                             ["ret"], []]          # the shorter side padded
+    # The two first blocks share `test` and face each other; the mov and the nop are like nothing on the right,
+    # so each stands alone; a ret faces a ret and the right's other ret stands alone.
+    assert [r.key for r in rows] == ["block 0", "block 1|-", "block 2|1", "block 3|-", "block -|2"]
+    assert [[i.mnemonic for i in r.left] for r in rows] == [["xor", "test", "je"], ["mov"], ["ret"], ["nop"], []]
+    assert [[i.mnemonic for i in r.right] for r in rows] == [["cmp", "setl", "movzx", "test", "jne"], [], ["ret"],
+                                                             [], ["ret"]]
     assert rows[0].annotations == (("setcc_branch_sequences", 0, 1),)
-    assert rows[1].annotations == (("register_moves", 1, 0), ("meaningless_rex", 1, 0))
-    assert rows[3].as_dict() == {"block": "block 3", "annotations": {}, "right": [],
+    assert rows[1].annotations == (("zero_extensions", 1, 0), ("rex_prefixes", 1, 0), ("meaningless_rex", 1, 0))
+    assert rows[3].as_dict() == {"block": "block 3|-", "annotations": {}, "right": [],
                                  "left": [{"address": 0x10a, "size": 1, "mnemonic": "nop", "op_str": "",
                                            "annotations": []}]}
 
 
+def test_an_extra_block_on_one_side_does_not_shift_the_pairs_after_it():
+    # Both: a loop (mov ecx, [rdi]; add eax, ecx; dec esi; jne back), then lea; imul; ret. Only the left has a
+    # stack-limit block first (mov r10, [rdi+8]; cmp r10, rsp; ja to a ud2 at its end), as Wasmtime has and Wasmer
+    # lacks; in order, the loop would face the right's loop only one row late.
+    body = "8b0f" "01c8" "ffce" "75f8" "8d0480" "0fafc2" "c3"
+    left, right = artefact("4c8b5708" "4c3bd4" "770d" + body + "0f0b"), artefact(body)
+    rows = diff.align(left, right)
+    assert [r.key for r in rows] == ["block 0|-", "block 1|0", "block 2|1", "block 3|-"]
+    assert [[i.mnemonic for i in r.right] for r in rows] == [[], ["mov", "add", "dec", "jne"], ["lea", "imul", "ret"],
+                                                             []]
+    assert all([i.mnemonic for i in r.left] == [i.mnemonic for i in r.right] for r in rows[1:3])
+    assert rows[0].annotations == (("loads", 1, 0), ("load_then_alu", 1, 0), ("stack_checks", 1, 0),
+                                   ("rex_prefixes", 2, 0), ("branches", 1, 0))      # cmp [rdi+8], rsp would do
+    assert rows[1].annotations == rows[2].annotations == ()          # the same code on both sides: nothing differs
+    assert diff.pair_blocks([], []) == [] and diff.pair_blocks([[]] * 0, [rows[1].right]) == [(None, 0)]
+
+
 def test_annotations_name_the_metric_each_instruction_counts_toward():
     one = lambda code: metrics.disassemble(bytes.fromhex(code), "x86_64")[0]
-    assert diff.annotate(one("4089c0"), "x86_64") == ["register_moves", "meaningless_rex"]
+    assert diff.annotate(one("4089c0"), "x86_64") == ["zero_extensions", "rex_prefixes", "meaningless_rex"]
+    assert diff.annotate(one("4889d8"), "x86_64") == ["register_moves", "rex_prefixes"]     # mov rax, rbx
     assert diff.annotate(one("0307"), "x86_64") == ["loads", "alu_memory_operand"]          # add eax, [rdi]
-    assert diff.annotate(one("48894424 08"), "x86_64") == ["stores", "stack_stores"]        # mov [rsp+8], rax
+    assert diff.annotate(one("48894424 08"), "x86_64") == ["stores", "rex_prefixes", "stack_stores"]  # mov [rsp+8], rax
     chain = metrics.disassemble(bytes.fromhex("0f9cc0" "0fb6c0" "85c0" "7501"), "x86_64")
-    assert diff.annotate(chain, "x86_64") == ["setcc_branch_sequences"]
-    assert [diff.annotate(chain[k:], "x86_64") for k in (1, 3)] == [[], ["branches"]]
+    assert [diff.annotate(chain, "x86_64", k) for k in range(4)] == [[], [], [], ["branches", "setcc_branch_sequences"]]
+    loads = metrics.disassemble(bytes.fromhex("8b0f" "01c8" "c3"), "x86_64")     # mov ecx, [rdi]; add eax, ecx; ret
+    assert diff.annotate(loads, "x86_64") == ["loads", "load_then_alu"]
+    moves = metrics.disassemble(bytes.fromhex("4889d8" "4889c3"), "x86_64")      # mov rax, rbx; mov rbx, rax
+    assert diff.annotate(moves, "x86_64", 1) == ["register_moves", "redundant_moves", "rex_prefixes"]
 
 
 def test_the_text_rendering_line_by_line():
@@ -259,15 +282,19 @@ def test_the_text_rendering_line_by_line():
     # The key in 10 columns, then each side's `address: mnemonic operands` in `width` columns, then what differs.
     assert text.splitlines() == [
         "           left                 | right",
-        "block 0       100: mov eax, eax |    100: mov eax, eax  meaningless_rex 1|0",
+        "block 0       100: mov eax, eax |    100: mov eax, eax  rex_prefixes 1|0, meaningless_rex 1|0",
         "              103: ret          |    102: ret",
     ]
     assert text.endswith("\n")
-    assert diff.render(rows, 9).splitlines()[0] == "block 0       100: m |    100: m  meaningless_rex 1|0"
+    # Narrower than the text: the columns widen to the longest line, never cutting operands.
+    assert diff.render(rows, 9) == diff.render(rows, 19)
+    wide = diff.render(diff.align(artefact("c744240c00000000" "c3"), artefact("c3")), 9).splitlines()
+    assert wide == ["block 0       100: mov dword ptr [rsp + 0xc], 0 |    100: ret  stores 1|0, stack_stores 1|0",
+                    "              108: ret                          |"]
     (art, rex), (_, plain) = artefact("4089c0" "c3"), artefact("89c0" "c3")
     mapped = [(art, dataclasses.replace(f, wasm_offsets=((0x100, None), (ret, 0x41))))
               for f, ret in ((rex, 0x103), (plain, 0x102))]          # each side's ret compiled from wasm 0x41
     assert diff.render(diff.align(*mapped), 20).splitlines() == [
-        "entry         100: mov eax, eax |    100: mov eax, eax  meaningless_rex 1|0",
+        "entry         100: mov eax, eax |    100: mov eax, eax  rex_prefixes 1|0, meaningless_rex 1|0",
         "@0x41         103: ret          |    102: ret",
     ]

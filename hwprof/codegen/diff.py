@@ -1,8 +1,9 @@
 """The same wasm function as two compilers made it, side by side (the study's Fig. 6), differences annotated.
 
 Rows pair what each side made of one wasm instruction where both sides keep an address map (two Wasmtime
-strategies or opt levels), otherwise of one basic block, blocks paired in order. Each row is annotated
-with the metrics (hwprof.codegen.metrics) whose counts differ between its two sides.
+strategies or opt levels), otherwise of one basic block, blocks paired by an order-keeping alignment (a block
+one side has and the other lacks gets a row of its own instead of shifting every later pair). Each row is
+annotated with the metrics (hwprof.codegen.metrics) whose counts differ between its two sides.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from hwprof.codegen import metrics
 from hwprof.codegen.artefacts import Artefact, Function
 from hwprof.codegen.metrics import Instruction
 
-# Metric -> how many instructions, starting at the one annotated, it looks at (1: that instruction alone).
-# A new metric of metrics.count that one instruction or a short run can be blamed for: one line here.
-ANNOTATED = {
-    "register_moves": 1, "loads": 1, "stores": 1, "alu_memory_operand": 1, "meaningless_rex": 1,
-    "branches": 1, "calls": 1, "jcc_erratum_jumps": 1, "setcc_branch_sequences": 4,
-}
+# Metrics of metrics.count that mark single instructions (metrics.marks), shown beside the one each marks: a
+# redundant move, a load_then_alu's load, a setcc chain's jcc. A new such metric: one name here.
+ANNOTATED = (
+    "register_moves", "redundant_moves", "zero_extensions", "loads", "stores", "alu_memory_operand", "load_then_alu",
+    "stack_checks", "rex_prefixes", "meaningless_rex", "branches", "calls", "setcc_branch_sequences",
+    "jcc_erratum_jumps",
+)
 _STACK_BASE = {"x86_64": re.compile(r"\[(rsp|rbp)\b"), "aarch64": re.compile(r"\[(sp|x29)\b")}
 _TARGET = re.compile(r"^#?(0x[0-9a-f]+)$")
 Side = tuple[Artefact, Function]
@@ -60,21 +62,20 @@ LOCAL = {
 }
 
 
-def annotate(window: Instruction | Sequence[Instruction], arch: str) -> list[str]:
-    """The metrics the window's first instruction counts toward, a run starting there (a setcc chain) included."""
-    run = [window] if isinstance(window, Instruction) else list(window)
-    if not run:
-        return []
-    counted = {n: metrics.count(run[:n], arch) for n in set(ANNOTATED.values()) if n <= len(run)}
-    # A run of exactly `length` instructions can hold only the one that starts at its first instruction.
-    names = [name for name, length in ANNOTATED.items() if length in counted and counted[length][name]]
-    return names + [name for name, (_, holds) in LOCAL.items() if holds(run[0], arch)]
+def annotate(listing: Instruction | Sequence[Instruction], arch: str, at: int = 0) -> list[str]:
+    """The metrics instruction `at` of the listing counts toward, counted over the whole listing (a setcc chain
+    marks its jcc, load_then_alu its load, looking at what follows)."""
+    run = [listing] if isinstance(listing, Instruction) else list(listing)
+    return list(annotate_listing(run, arch)[at]) if run else []
 
 
 def annotate_listing(instructions: Sequence[Instruction], arch: str) -> list[tuple[str, ...]]:
-    """Each instruction's annotations, windows taken from the listing that follows it."""
-    widest = max(ANNOTATED.values())
-    return [tuple(annotate(instructions[k:k + widest], arch)) for k in range(len(instructions))]
+    """Each instruction's annotations: the ANNOTATED metrics that mark it, then the LOCAL ones that hold of it."""
+    marked = metrics.marks(list(instructions), arch)
+    shown = [name for name in ANNOTATED if marked.get(name) is not None]
+    return [tuple([name for name in shown if marked[name][k]] + [name for name, (_, holds) in LOCAL.items()
+                                                                  if holds(i, arch)])
+            for k, i in enumerate(instructions)]
 
 
 def align(left: Side, right: Side, arch: str | None = None) -> list[Row]:
@@ -88,8 +89,8 @@ def align(left: Side, right: Side, arch: str | None = None) -> list[Row]:
         pairs = [(k, groups[0].get(k, []), groups[1].get(k, [])) for k in keys]
     else:
         blocks = [_blocks(listing) for listing in listings]
-        n = max(len(b) for b in blocks)
-        pairs = [(f"block {k}", _at(blocks[0], k), _at(blocks[1], k)) for k in range(n)]
+        pairs = [(_block_key(a, b), blocks[0][a] if a is not None else [], blocks[1][b] if b is not None else [])
+                 for a, b in pair_blocks(*blocks)]
     index = [{i.address: k for k, i in enumerate(listing)} for listing in listings]
     rows = []
     for key, a, b in pairs:
@@ -99,8 +100,40 @@ def align(left: Side, right: Side, arch: str | None = None) -> list[Row]:
     return rows
 
 
-def _at(blocks: list[list[Instruction]], k: int) -> list[Instruction]:
-    return blocks[k] if k < len(blocks) else []
+def pair_blocks(left: Sequence[Sequence[Instruction]], right: Sequence[Sequence[Instruction]]) \
+        -> list[tuple[int | None, int | None]]:
+    """Block indices paired in order so that the paired blocks' similarity (the share of mnemonics two blocks have
+    in common) sums to the most; a block paired with none stands alone (None on the other side)."""
+    bags = [[Counter(i.mnemonic for i in block) for block in side] for side in (left, right)]
+    n, m = len(left), len(right)
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for a in range(1, n + 1):
+        for b in range(1, m + 1):
+            best[a][b] = max(best[a - 1][b], best[a][b - 1],
+                             best[a - 1][b - 1] + _similarity(bags[0][a - 1], bags[1][b - 1]))
+    out: list[tuple[int | None, int | None]] = []
+    a, b = n, m
+    while a or b:
+        same = _similarity(bags[0][a - 1], bags[1][b - 1]) if a and b else 0.0
+        if same and best[a][b] == best[a - 1][b - 1] + same:
+            a, b = a - 1, b - 1
+            out.append((a, b))
+        elif b and (not a or best[a][b] == best[a][b - 1]):
+            b -= 1
+            out.append((None, b))           # taken last, so it comes after the other side's lone block
+        else:
+            a -= 1
+            out.append((a, None))
+    return out[::-1]
+
+
+def _similarity(a: Counter, b: Counter) -> float:
+    return 2 * sum((a & b).values()) / (sum(a.values()) + sum(b.values()))
+
+
+def _block_key(a: int | None, b: int | None) -> str:
+    """`block 3` where both sides' third block face each other, else `block 3|4`, `block 3|-`, `block -|4`."""
+    return f"block {a}" if a == b else f"block {'-' if a is None else a}|{'-' if b is None else b}"
 
 
 def _by_wasm_offset(f: Function, listing: list[Instruction]) -> dict[int | None, list[Instruction]]:
@@ -138,23 +171,27 @@ def _differences(left: Sequence[tuple[str, ...]], right: Sequence[tuple[str, ...
 
 
 def render(rows: Sequence[Row], width: int = 40, titles: tuple[str, str] | None = None) -> str:
-    """Rows as text: the key (@0x41, `entry`, `block 2`), each side's `address: mnemonic operands`, what differs."""
+    """Rows as text: the key (@0x41, `entry`, `block 2`), each side's `address: mnemonic operands`, what differs;
+    each side's column at least `width` wide and as wide as its longest line (operands are never cut)."""
+    widths = [max([width, len(titles[k]) if titles else 0] + [len(_text(i)) for row in rows
+                                                               for i in (row.left, row.right)[k]]) for k in (0, 1)]
+    keys = max([10] + [len(_key(row)) for row in rows])
     lines = []
     if titles:
-        lines.append(f"{'':10} {_cell(titles[0], width)} | {_cell(titles[1], width)}".rstrip())
+        lines.append(f"{'':{keys}} {titles[0]:{widths[0]}} | {titles[1]:{widths[1]}}".rstrip())
     for row in rows:
-        key = "entry" if row.key is None else (f"@{row.key:#x}" if isinstance(row.key, int) else row.key)
         note = ", ".join(f"{m} {a}|{b}" for m, a, b in row.annotations)
         for k in range(max(len(row.left), len(row.right), 1)):
-            cells = [_cell(_text(side[k]) if k < len(side) else "", width) for side in (row.left, row.right)]
+            cells = [(_text(side[k]) if k < len(side) else "").ljust(w) for side, w in zip((row.left, row.right), widths)]
             tail = f"  {note}" if k == 0 and note else ""
-            lines.append(f"{key if k == 0 else '':10} {cells[0]} | {cells[1]}{tail}".rstrip())
+            lines.append(f"{_key(row) if k == 0 else '':{keys}} {cells[0]} | {cells[1]}{tail}".rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _key(row: Row) -> str:
+    return "entry" if row.key is None else (f"@{row.key:#x}" if isinstance(row.key, int) else row.key)
 
 
 def _text(i: Instruction) -> str:
     return f"{i.address:6x}: {i.mnemonic} {i.op_str}".rstrip()
 
-
-def _cell(text: str, width: int) -> str:
-    return text[:width].ljust(width)

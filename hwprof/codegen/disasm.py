@@ -36,6 +36,7 @@ class Instruction:
     immediate: bool = False              # an immediate operand
     width: int = 0                       # bytes of the first operand (x86); 0 where capstone gives none
     data_address: int | None = None      # the address an x86 rip-relative memory operand names
+    immediate_value: int | None = None   # the value of a non-branch instruction's (last) immediate operand
 
 
 def disassemble(code: bytes, arch: str, address: int = 0) -> list[Instruction]:
@@ -93,7 +94,8 @@ def _instruction(cs, insn, arch: str) -> Instruction:
         regs_written=tuple(_name(insn.reg_name(r), arch) for r in written),
         memory_base=base, target=imm if (jump or call) and imm is not None else None,
         immediate=imm is not None and not (jump or call),
-        width=insn.operands[0].size if x86 and insn.operands else 0, data_address=data)
+        width=insn.operands[0].size if x86 and insn.operands else 0, data_address=data,
+        immediate_value=None if imm is None or jump or call else imm)
 
 
 _LEGACY_PREFIXES = frozenset(b"\xf0\xf2\xf3\x2e\x36\x3e\x26\x64\x65\x66\x67")

@@ -103,9 +103,15 @@ def reloads(instructions: list[Instruction], arch: str) -> list[int]:
             for i in instructions]
 
 
-def trap_instructions(instructions: list[Instruction], arch: str) -> list[int]:
-    """Marks instructions that trap by design: ud2 (ud0, ud1) on x86-64, brk and udf on AArch64."""
-    return [int(i.mnemonic in TRAPS[arch]) for i in instructions]
+def trap_instructions(instructions: list[Instruction], arch: str, traps: frozenset[int] = frozenset()) -> list[int]:
+    """Marks instructions that trap by design: ud2 (ud0, ud1) on x86-64, brk and udf on AArch64, and calls at an
+    address in `traps` (out-of-line trap code: V8's landing pads call the trap's builtin)."""
+    return [int(i.mnemonic in TRAPS[arch] or (i.call and i.address in traps)) for i in instructions]
+
+
+def calls(instructions: list[Instruction], traps: frozenset[int] = frozenset()) -> list[int]:
+    """Marks calls, those at an address in `traps` (trap landing pads, see trap_instructions) apart."""
+    return [int(i.call and i.address not in traps) for i in instructions]
 
 
 def trap_branches(instructions: list[Instruction], arch: str, traps: frozenset[int] = frozenset()) -> list[int]:
@@ -127,17 +133,35 @@ def outside_calls(instructions: list[Instruction], functions: tuple[tuple[int, i
             for i in instructions]
 
 
-def dead_after(instructions: list[Instruction], run: list[int], at: int, reg: str, arch: str) -> bool:
-    """The 64-bit GPR is written before it is read after run position `at` (False: read first, or unknown)."""
-    for k in run[at + 1:]:
-        i = instructions[k]
-        if reg in {gpr(r, arch) for r in i.regs_read}:
+RETURN_REGISTERS = {"x86_64": {"rax"}, "aarch64": {"x0"}}     # where a function's (first) result is returned
+
+
+def dead_from(instructions: list[Instruction], start: int, reg: str, arch: str) -> bool:
+    """The 64-bit GPR is written before it is read from index `start` on, in the listing's order (control flow
+    ignored), or the listing ends first; a call reads every register, a return its result register (rax; x0),
+    and an 8- or 16-bit write keeps the old value's rest alive."""
+    for i in instructions[start:]:
+        if i.call or (i.ret and reg in RETURN_REGISTERS[arch]):
             return False
-        if reg in {gpr(r, arch) for r in i.regs_written} and _writes_whole(i, reg, arch):
-            return True
-    return False
+        zero_idiom = arch == "x86_64" and i.mnemonic in ("xor", "sub") and len(set(i.register_operands)) == 1 \
+            and len(i.register_operands) == 2
+        if not zero_idiom and reg in {gpr(r, arch) for r in i.regs_read}:
+            return False
+        written = [r for r in i.regs_written if gpr(r, arch) == reg]
+        if written:
+            return all(register_width(r, arch) >= 4 for r in written)
+    return True
 
 
-def _writes_whole(i: Instruction, reg: str, arch: str) -> bool:
-    # a 32- or 64-bit write replaces the whole register; an 8- or 16-bit one keeps the rest (so the old value lives)
-    return any(gpr(r, arch) == reg and register_width(r, arch) >= 4 for r in i.regs_written)
+def zero_extensions(instructions: list[Instruction], arch: str) -> list[int]:
+    """Marks 32-bit moves of a register to itself (x86 mov r32, r32; AArch64 mov wN, wN): upper half cleared."""
+    return [int(i.mnemonic == "mov" and not i.memory_operand and len(i.register_operands) == 2
+                and i.register_operands[0] == i.register_operands[1]
+                and register_width(i.register_operands[0], arch) == 4) for i in instructions]
+
+
+def stack_checks(instructions: list[Instruction], arch: str) -> list[int]:
+    """Marks compares of the stack pointer with memory or another register (stack-limit checks)."""
+    sp = STACK_POINTER[arch]
+    return [int(i.mnemonic == "cmp" and sp in {gpr(r, arch) for r in i.register_operands}
+                and (i.memory_operand or len(i.register_operands) == 2)) for i in instructions]

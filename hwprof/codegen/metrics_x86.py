@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hwprof.codegen.artefacts import ArtefactError
 from hwprof.codegen.disasm import Instruction, gpr, register_width
-from hwprof.codegen.metrics_flow import dead_after, runs
+from hwprof.codegen.metrics_flow import dead_from
 
 # ALU ops that can take a memory source operand in place of a register one (x86's reg, r/m forms).
 ALU = {"add", "sub", "and", "or", "xor", "cmp", "test", "adc", "sbb", "imul"}
@@ -28,42 +28,81 @@ def meaningless_rex(i: Instruction) -> bool:
 
 
 def setcc_chains(instructions: list[Instruction]) -> list[int]:
-    """Marks the jcc of each setcc; movzx; test|and; jcc in a row (a compare made a byte, widened, tested)."""
+    """Marks each jcc that branches on a value a setcc made (see _chain_end); one mark per jcc however many
+    setcc chains reach it."""
     marks = [0] * len(instructions)
-    for k in range(3, len(instructions)):
-        a, b, c, d = instructions[k - 3:k + 1]
-        if a.mnemonic.startswith("set") and b.mnemonic.startswith("movz") and c.mnemonic in ("test", "and") \
-                and d.jump and d.mnemonic != "jmp":
-            marks[k] = 1
+    for k, i in enumerate(instructions):
+        end = _chain_end(instructions, k) if _setcc_register(i) else None
+        if end is not None:
+            marks[end] = 1
     return marks
 
 
+def _setcc_register(i: Instruction) -> str:
+    """The 64-bit GPR a setcc writes ('' for a setcc to memory, or no setcc)."""
+    if not i.mnemonic.startswith("set") or i.memory_operand or len(i.register_operands) != 1:
+        return ""
+    return gpr(i.register_operands[0], X86)
+
+
+def _chain_end(instructions: list[Instruction], start: int) -> int | None:
+    """The index of the jcc the value of the setcc at `start` flows to, else None.
+
+    The value is followed through the registers holding it (its 64-bit GPR family): movzx/movsx copies it,
+    `and r, 1`, `test r, r` (or `test r, imm`) and `cmp r, 0` set the flags from it. Instructions that touch neither
+    its registers nor the flags are stepped over (a flag write too, until the value has been tested); anything
+    else that touches them, and any other jump, call or return, ends the chain. The jcc counts where the flags it
+    reads were set from the value. Winch's `cmp r, 0; mov r, 0; sete r8` (a second setcc of the first's value)
+    ends the first chain and starts one that reaches the same jcc, so the jcc counts once either way.
+    """
+    held, tested = {_setcc_register(instructions[start])}, False
+    for k in range(start + 1, len(instructions)):
+        i = instructions[k]
+        if i.jump:
+            return k if tested and i.mnemonic != "jmp" else None
+        if i.call or i.ret:
+            return None
+        regs, imm = [gpr(r, X86) for r in i.register_operands], i.immediate_value
+        if i.mnemonic in ("movzx", "movsx") and len(regs) == 2 and regs[1] in held and not i.memory_operand:
+            held = held | {regs[0]}
+        elif regs and set(regs) <= held and not i.memory_operand and (
+                (i.mnemonic == "and" and len(regs) == 1 and imm == 1) or (i.mnemonic == "cmp" and imm == 0)
+                or (i.mnemonic == "test" and (len(regs) == 2 or imm is not None))):
+            tested = True
+        elif held & {gpr(r, X86) for r in i.regs_read + i.regs_written} or (tested and "rflags" in i.regs_written):
+            return None
+    return None
+
+
 def alu_memory(instructions: list[Instruction]) -> list[int]:
-    """Marks ALU ops (add, sub, and, or, xor, cmp, test, adc, sbb, imul) that take a memory operand directly."""
-    return [int(i.mnemonic in ALU and i.memory_operand) for i in instructions]
+    """Marks ALU ops (add, sub, and, or, xor, cmp, test, adc, sbb, imul) that take a memory operand directly,
+    compares of the stack pointer (stack-limit checks) apart."""
+    return [int(i.mnemonic in ALU and i.memory_operand and not (i.mnemonic == "cmp" and "rsp" in
+                {gpr(r, X86) for r in i.register_operands})) for i in instructions]
 
 
 def load_then_alu(instructions: list[Instruction]) -> list[int]:
-    """Marks loads whose register only feeds the next instruction, an ALU op that could have read the memory itself.
+    """Marks loads whose value the next instruction, an ALU op or compare, could have read from memory itself.
 
-    The load is `mov r, [m]` (32 or 64 bits); the next instruction is an ALU op without a memory operand that
-    reads r as its source (either operand of cmp and test, the second of the others, never its destination)
-    at the load's width; and r is written before it is read again within the straight-line run. Where the run
-    ends first, r counts as live, so this is a lower bound.
+    The load is `mov r, [m]` (32 or 64 bits). The next instruction is an ALU op (ALU) with no memory operand,
+    naming r once at the load's width as a source only (either operand of cmp and test, the second of the
+    others), and r is dead after it (metrics_flow.dead_from: in the listing's order). `mov r, [m]; add r, s` is
+    not counted: r holds the result, and `add s, [m]` would do only if s could take r's place from there on.
     """
     marks = [0] * len(instructions)
-    for run in runs(instructions):
-        for at, k in enumerate(run[:-1]):
-            load, op = instructions[k], instructions[run[at + 1]]
-            if load.mnemonic != "mov" or not load.reads_memory or len(load.register_operands) != 1:
-                continue
-            (reg,) = load.register_operands
-            if register_width(reg, X86) not in (4, 8) or op.mnemonic not in ALU or op.memory_operand:
-                continue
-            full, names = gpr(reg, X86), [gpr(r, X86) for r in op.register_operands]
-            source = reg in op.register_operands if op.mnemonic in SYMMETRIC else op.register_operands[1:2] == (reg,)
-            if source and names.count(full) == 1 and dead_after(instructions, run, at + 1, full, X86):
-                marks[k] = 1
+    for k in range(len(instructions) - 1):
+        load, op = instructions[k], instructions[k + 1]
+        if load.mnemonic != "mov" or not load.reads_memory or len(load.register_operands) != 1 or load.jump:
+            continue
+        (reg,) = load.register_operands
+        width, full = register_width(reg, X86), gpr(reg, X86)
+        if width not in (4, 8) or op.mnemonic not in ALU or op.memory_operand:
+            continue
+        names = [gpr(r, X86) for r in op.register_operands]
+        if names.count(full) != 1 or any(register_width(r, X86) != width for r in op.register_operands):
+            continue
+        if op.mnemonic in SYMMETRIC or names.index(full) > 0:
+            marks[k] = int(dead_from(instructions, k + 2, full, X86))
     return marks
 
 
