@@ -207,3 +207,28 @@ def test_the_listing_reader_cuts_jump_tables_and_refuses_a_table_in_the_middle()
         listing[9:]
     with pytest.raises(ArtefactError, match=r"^V8's code of function 3 has jump tables that are not all at its end"):
         v8.read_listing(middle)
+
+
+def test_the_listing_reader_keeps_v8s_protected_instructions_and_their_landing_pads():
+    listing = ["--- WebAssembly code ---\n", "index: 5\n", "kind: wasm function\n", "compiler: Liftoff\n",
+               "Instructions (size = 16)\n", "0x2000     0  8b0408               movl rax,[rax+rcx*1]\n",
+               "0x2003     3  c3                   retl\n", "\n", "Protected instructions:\n",
+               " pc offset  land pad\n", "         0         8\n", "\n", "Source positions:\n",
+               " pc offset  position\n", "         0        66  statement\n", "--- End code ---\n"]
+    assert v8.read_listing(listing) == [v8.ListedCode(5, "liftoff", 0x2000, 16, ((0, 8),))]
+
+
+@needs_node
+def test_v8s_trap_landing_pads_are_traps_not_calls(tmp_path):
+    wasm = workloads.build("matmul17", "mini").program
+    subject = sources.Subject(wasm, None)
+    for target in ("node-liftoff", "node-turbofan"):
+        art = sources.artefact(target, subject)
+        f = art.function("matmul17")
+        assert f.traps and f.trap_pads                       # every linear-memory access is a protected one
+        listing = metrics.disassemble(f.code, art.arch, f.address)
+        pads = [i for i in listing if i.address in f.trap_pads]
+        assert pads and all(i.call for i in pads)            # each pad calls V8's trap builtin
+        counted = metrics.function_metrics(f, art.arch, metrics.Context.of(art))
+        assert counted["trap_instructions"] == len(pads) and counted["trap_sites"] == len(f.traps)
+        assert counted["calls"] == sum(i.call for i in listing) - len(pads)

@@ -33,6 +33,7 @@ class Function:
     # from its address up to the next entry's; () when it keeps none
     wasm_offsets: tuple[tuple[int, int | None], ...] = ()
     traps: tuple[tuple[int, str], ...] = ()     # (address of an instruction that can trap, the trap's name)
+    trap_pads: tuple[int, ...] = ()             # out-of-line code a trap lands on (V8's landing pads): not calls
 
     @property
     def label(self) -> str:

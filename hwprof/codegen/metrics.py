@@ -60,7 +60,8 @@ METRICS = {
                          "addresses (out-of-line code calling a trap builtin, as V8's landing pads)",
     "trap_branches": "conditional branches to a trap (bounds, division, stack-limit and conversion checks)",
     "trap_sites": "instructions the compiler lists as able to trap (Wasmtime's trap table: heap accesses a guard "
-               "page catches, divisions, trap instructions); needs a Context from such a compiler",
+                  "page catches, divisions, trap instructions; V8's protected instructions); needs a Context from "
+                  "such a compiler",
     "rex_prefixes": "x86 instructions carrying a REX prefix",
     "meaningless_rex": "x86 REX prefixes that change nothing: 0x40 (no W, R, X or B bit) with no spl/bpl/sil/dil",
     "setcc_branch_sequences": "x86 jccs whose flags were set from a value a setcc made in a register, followed "
@@ -97,7 +98,8 @@ class Context:
         compiler's own trap list where it keeps one."""
         sites = frozenset(a for f in artefact.functions for a, _ in f.traps) if artefact.trap_table else None
         ranges = tuple((f.address, f.address + len(f.code)) for f in artefact.wasm_functions())
-        return cls(ranges if artefact.calls_resolved else None, frozenset(traps), sites)
+        pads = frozenset(a for f in artefact.functions for a in f.trap_pads)
+        return cls(ranges if artefact.calls_resolved else None, frozenset(traps) | pads, sites)
 
 
 def applies(metric: str, arch: str, context: Context | None = None) -> bool:

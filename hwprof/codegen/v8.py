@@ -50,6 +50,7 @@ class ListedCode:
     tier: str                   # "liftoff" or "turbofan"
     address: int
     instructions: int           # bytes of instructions: the jump tables, safepoint table and padding that follow cut
+    protected: tuple[tuple[int, int], ...] = ()   # (pc offset, land pad offset): accesses a guard page traps
 
 
 def node_artefact(subject) -> Artefact:
@@ -92,7 +93,7 @@ def v8_artefact(target: str, subject) -> Artefact:
     elif report.get("exit_code"):
         what += f"; the run exited with status {report['exit_code']}"
     return Artefact(target, dump.arch, f"{' '.join(flags)} {' '.join(CODE_FLAGS)}; {what}", tuple(functions),
-                    calls_resolved=False)
+                    trap_table=True, calls_resolved=False)
 
 
 def _feature_flags(subject, runtime) -> list[str]:
@@ -153,6 +154,14 @@ def read_listing(lines) -> list[ListedCode]:
             if block.get("kind") == "wasm function" and "address" in block:
                 found.append(_listed(block))
             block = None
+        elif line.startswith("Protected instructions:"):
+            block["protected"] = []
+        elif "protected" in block and not block.get("protected_done") and line.strip():
+            cells = line.split()
+            if len(cells) == 2 and all(c.strip("0123456789abcdef") == "" for c in cells):
+                block["protected"].append((int(cells[0], 16), int(cells[1], 16)))
+            elif cells[:2] != ["pc", "offset"]:
+                block["protected_done"] = True
         elif line.startswith("Instructions (size = "):
             block["instructions"] = int(line.split("=")[1].strip(" )\n"))
         elif line.startswith("0x") and "instructions" in block and not block.get("done"):
@@ -174,7 +183,7 @@ def _listed(block: dict) -> ListedCode:
     if tables and end + 8 * len(tables) != size:
         raise ArtefactError(f"V8's code of function {index} has jump tables that are not all at its end "
                             f"(offsets {tables[0]:#x}..{tables[-1]:#x} of {size:#x}): its instructions have holes")
-    return ListedCode(index, block["compiler"].lower(), block["address"], end)
+    return ListedCode(index, block["compiler"].lower(), block["address"], end, tuple(block.get("protected", ())))
 
 
 def _functions(dump: jitdump.Jitdump, listing: list[ListedCode]) -> tuple[list[Function], dict[str, int]]:
@@ -198,7 +207,10 @@ def _functions(dump: jitdump.Jitdump, listing: list[ListedCode]) -> tuple[list[F
         missing = sorted({c.index for c in listed.values()})
         raise ArtefactError(f"V8 listed code for {len(missing)} wasm functions its jitdump lacks "
                             f"(first: function[{missing[0]}])")
-    wasm = [Function(code.index, "", "wasm", load.vma, load.code[:code.instructions])
+    # V8's "Protected instructions": each memory access a guard page traps, and the landing pad it goes to.
+    wasm = [Function(code.index, "", "wasm", load.vma, load.code[:code.instructions],
+                     traps=tuple((load.vma + pc, "MemoryOutOfBounds") for pc, _ in code.protected),
+                     trap_pads=tuple(sorted({load.vma + pad for _, pad in code.protected})))
             for load, code in sorted(last.values(), key=lambda pair: pair[1].index)]
     counts: dict[str, int] = {}
     for _, code in last.values():
