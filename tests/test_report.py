@@ -218,7 +218,8 @@ def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):
         if s.figure is not None:
             title = s.figure.layout.title.text.replace("<br><sup>", " ").replace("</sup>", "")
             assert all(f in title for f in facts), (s.name, [f for f in facts if f not in title])
-            assert ("backend perf" if s.name != "table1" else "backend cachegrind, perf") in title
+            both = {"table1": "backend cachegrind, perf", "codegen_rank": "backend codegen, perf"}
+            assert both.get(s.name, "backend perf") in title
     assert "backend perf;" in sections["fig5"].provenance            # simulator wall times kept out
     assert "backend cachegrind, perf;" in sections["table1"].provenance
 
@@ -313,7 +314,7 @@ def test_report_page_renders_in_headless_chromium(written, tmp_path):
     seen = open_in_chromium(written.html, tmp_path / "profile")
     assert problems(seen) == []
     with_plots = [s for s in written.sections if s.figure is not None and not s.missing]
-    assert len(seen["plots"]) == len(with_plots) == int(seen["status"]["data-plots"]) == 6
+    assert len(seen["plots"]) == len(with_plots) == int(seen["status"]["data-plots"]) == 7   # codegen_rank the 7th
     for s, p in zip(with_plots, seen["plots"]):
         assert p["svg_traces"] == len(s.figure.data), s.name        # every trace drawn
         assert int(p["data-points"]) > 0

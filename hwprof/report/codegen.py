@@ -11,7 +11,7 @@ from hwprof.analysis.rank import spearman
 from hwprof.codegen.run import DYNAMIC
 from hwprof.data import schema
 from hwprof.report.figures import FIGURES, layout
-from hwprof.report.section import Entry, Section, in_suite, provenance
+from hwprof.report.section import Entry, Section, in_suite, provenance, timing_rows
 
 # A metric per instruction says more than its raw count when two compilers emit different amounts of code.
 PER_INSTRUCTION = ("register_moves", "loads", "stores", "alu_memory_operand", "branches", "conditional_branches",
@@ -94,6 +94,8 @@ def codegen_rank(frame: pd.DataFrame, entry: Entry) -> Section:
         return entry.empty(f"no execute-time ratios to relate the code to: {times.missing}")
     base = times.table.loc[times.table["verdict"] == "baseline", "target"].iloc[0]
     table = correlations(metric_table(code), times.table, base)
+    timed = timing_rows(frame)
+    prov = provenance(pd.concat([code, timed[timed["phase"] == "execute"]]))   # both the code and the times
     notes = [f"rho: Spearman's rank correlation, over every kernel and target but {base}, between the metric "
              f"relative to {base}'s for the same kernel and the execute-time ratio to {base} (Fig. 5); "
              "interval: 95%, Fisher z with Bonett and Wright's variance; where rho is +-1 there is no such interval and "
@@ -103,9 +105,10 @@ def codegen_rank(frame: pd.DataFrame, entry: Entry) -> Section:
              "matched by runtime name, kernels by workload."]
     fig = _scatter(table)
     if fig is not None:
-        layout(fig, "Code metrics against execute-time ratios: Spearman's rho, 95% interval", provenance(code),
-               xaxis_title="rho", yaxis_title="metric")
-    return Section(entry.name, entry.title, table, fig, provenance(code), notes=notes)
+        layout(fig, "Code metrics against execute-time ratios: Spearman's rho, 95% interval", prov,
+               yaxis_title="Spearman's rho", xaxis_title="code metric (relative to the baseline's)",
+               yaxis_range=[-1.05, 1.05])
+    return Section(entry.name, entry.title, table, fig, prov, notes=notes)
 
 
 def _scatter(table: pd.DataFrame):
@@ -114,10 +117,10 @@ def _scatter(table: pd.DataFrame):
     shown = table.dropna(subset=["rho"])
     if shown.empty:
         return None
-    low = (shown["rho"] - shown["low"]).fillna(0).tolist()
-    high = (shown["high"] - shown["rho"]).fillna(0).tolist()
-    return go.Figure(go.Scatter(x=shown["rho"].tolist(), y=shown["metric"].tolist(), mode="markers",
-                                error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low}))
+    rho, lo, hi = (pd.to_numeric(shown[c], errors="coerce") for c in ("rho", "low", "high"))
+    low, high = (rho - lo).fillna(0).tolist(), (hi - rho).fillna(0).tolist()   # no bar where there is no interval
+    return go.Figure(go.Scatter(x=shown["metric"].tolist(), y=rho.tolist(), mode="markers",
+                                error_y={"type": "data", "symmetric": False, "array": high, "arrayminus": low}))
 
 
 CODEGEN = (
