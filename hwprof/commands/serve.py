@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from hwprof.cli_common import fail
+from hwprof.cli_common import fail, interrupted_exit, signals_as_interrupts
 from hwprof.serve.targets import DEFAULT_TARGETS
 
 
@@ -43,6 +43,12 @@ def serve(
     except ServeConfigError as exc:
         fail(str(exc))
     try:
-        run_host(settings)
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again: here it ends the command.
+        with signals_as_interrupts():
+            run_host(settings)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except KeyboardInterrupt as exc:
+        name, code = interrupted_exit(exc)
+        typer.echo(f"hwprof serve: stopped ({name}); requests in flight were finished", err=True)
+        raise typer.Exit(code)

@@ -113,7 +113,7 @@ class Wasmtime:
         memory = instance.exports(store).get("memory") if instance is not None else None
         if isinstance(memory, self.wt.Memory):
             size, limit = memory.data_len(store), int(job["memory_limit"])
-            if size + (1 << 20) > limit:     # within a megabyte of the limit: a grow was refused
+            if limit - (1 << 20) < size <= limit:     # within a megabyte of the limit: a grow was refused
                 line += f" (memory limit: linear memory at {size} of its {limit} bytes)"
         return line
 
