@@ -52,7 +52,10 @@ class Host:
     """Functions, policy, workers, cache, metrics and log of one serving host."""
 
     def __init__(self, config: ServeConfig):
+        from hwprof.workloads import catalogue
+
         self.config = config
+        self.bundled = catalogue()["workload"]       # read once: re-reading it costs a folder walk per request
         self.functions = {f.name: f for f in config.functions}
         self.cache = ArtefactCache(config.memory_budget, config.keep_alive_s)
         self.pool = Pool(config.workers, self.cache, config.artefacts)
@@ -66,9 +69,7 @@ class Host:
 
     def known(self, function: str) -> bool:
         """Whether the host serves this function (a configured module or a bundled workload)."""
-        from hwprof.workloads import catalogue
-
-        return function in self.functions or function in catalogue()["workload"]
+        return function in self.functions or function in self.bundled
 
     def plan(self, function: str, body: dict) -> Planned:
         """The request checked against what the function takes; RequestError when it does not."""
@@ -96,9 +97,9 @@ class Host:
                        target, spec.timeout_s or self.config.timeout_s, spec.memory_limit or self.config.memory_limit)
 
     def _plan_bundled(self, function: str, body: dict, target: str | None) -> Planned:
-        from hwprof.workloads import WorkloadError, build, catalogue, default_size, sizes_of
+        from hwprof.workloads import WorkloadError, build, default_size, sizes_of
 
-        spec = catalogue()["workload"][function]
+        spec = self.bundled[function]
         if "args" in body:
             raise RequestError(400, f"{function} is a bundled workload: its input is a size, not args")
         size = body.get("size", default_size(spec))

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from hwprof.serve.cache import DISK, ArtefactCache
@@ -87,13 +88,18 @@ class Pool:
         self.cache = cache
         self.workers = [Worker(i, self.scratch, self.artefacts) for i in range(workers)]
         self._idle = list(self.workers)
+        self._queue: deque = deque()
         self._cond = threading.Condition()
 
     def acquire(self, key: str, targets: list[str]) -> tuple[Worker, str]:
         """An idle worker and the target to run: the first target held warm (on disk, or by an idle worker)."""
         with self._cond:
-            while not self._idle:
+            ticket = object()
+            self._queue.append(ticket)             # first come, first served: no request starves under load
+            while not self._idle or self._queue[0] is not ticket:
                 self._cond.wait()
+            self._queue.popleft()
+            self._cond.notify_all()                # the next in line may find another idle worker
             now = time.monotonic()
             for target in targets:
                 holders = self.cache.holders(key, target, now)
@@ -112,7 +118,7 @@ class Pool:
         """The worker is free again."""
         with self._cond:
             self._idle.append(worker)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def run(self, worker: Worker, job: dict) -> dict:
         """One job on an acquired worker; the cache updated from its answer."""
