@@ -30,7 +30,7 @@ def _check_environment() -> None:
 def _register() -> None:
     """Every command and command group, in the order `hwprof --help` lists them."""
     from hwprof.analysis import commands as analysis_commands
-    from hwprof.commands import campaign, codegen, collect, compare, doctor, events, schedule, workloads
+    from hwprof.commands import campaign, codegen, collect, compare, doctor, events, schedule, serve, workloads
     from hwprof.gem5.cli import gem5_sweep
     from hwprof.report.cli import report
 
@@ -40,6 +40,7 @@ def _register() -> None:
     app.command()(campaign.campaign)
     app.command()(compare.compare)
     app.command()(codegen.codegen)
+    app.command()(serve.serve)
     app.command()(schedule.schedule)
     app.command("schedule-trace")(schedule.schedule_trace)
     app.command()(doctor.doctor)

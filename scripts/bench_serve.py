@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-RUNNER = "import typer; from hwprof.commands.serve import serve; typer.run(serve)"
+SERVE = ["-m", "hwprof", "serve"]   # the installed command line, as a user starts it
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -53,7 +53,7 @@ end
 def start_server(workers: int, target: str, log: Path) -> tuple[subprocess.Popen, str]:
     """The host in a subprocess on a free loopback port, logging to `log`, and its URL."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, "--port", "0", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, *SERVE, "--port", "0", "--host", "127.0.0.1",
                              "--workers", str(workers), "--targets", target, "--log", str(log)], env=env, stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], 120)
     line = proc.stdout.readline() if ready else ""

@@ -11,6 +11,8 @@ command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 # Debian's headless-capable Chromium: the tests load `hwprof report` pages in it and fail on a script error.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# wrk: the load generator scripts/bench_serve.py drives `hwprof serve` with.
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -23,7 +23,7 @@ import pytest
 import wasmtime
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNNER = "import typer; from hwprof.commands.serve import serve; typer.run(serve)"
+SERVE = ["-m", "hwprof", "serve"]   # the installed command line, as a user starts it
 
 # A WASI command that increments a byte of its memory and prints it: a fresh instance prints "count: 1".
 COUNTER = r"""(module
@@ -77,7 +77,7 @@ class Server:
 
     def __init__(self, *options: str):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, "-c", RUNNER, "--port", "0", *options], env=env,
+        self.proc = subprocess.Popen([sys.executable, *SERVE, "--port", "0", *options], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 120)
         line = self.proc.stdout.readline() if ready else ""
