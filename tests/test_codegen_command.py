@@ -74,6 +74,7 @@ def test_bad_input_is_one_line_each(module, tmp_path):
         ((module, "-r", "no-such-target"), "no code source for target 'no-such-target'"),
         ((module, "--diff", "wasmtime"), "--diff 'wasmtime': give two targets"),
         ((tmp_path / "missing.wasm",), "missing.wasm: no such file"),
+        (("2mm", "--opt", "-O7"), "unknown optimisation level '-O7'"),
         ((unnamed, "-r", "wasmtime", "-f", "f"), "has no function 'f' (it has: function[0])"),
     ]
     for args, message in cases:
@@ -155,3 +156,9 @@ def test_the_readme_defines_every_metric_in_the_words_of_metrics():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [k for k, v in METRICS.items() if f"| `{k}` | {v} |" not in readme]
     assert not missing, f"README's metric table lacks or words differently: {missing}"
+
+
+def test_vex_stores_are_stores_and_vex_loads_loads():
+    # vmovsd [rax], xmm0; vmovaps [rsp+0x10], xmm3; movsd [rax], xmm0; vmovsd xmm0, [rax]; movsb (reads and writes)
+    listing = metrics.disassemble(bytes.fromhex("c5fb1100" "c5f8295c2410" "f20f1100" "c5fb1000" "a4"), "x86_64")
+    assert [(i.reads_memory, i.writes_memory) for i in listing] == [(False, True)] * 3 + [(True, False), (True, True)]

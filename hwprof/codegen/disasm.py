@@ -80,6 +80,9 @@ def _instruction(cs, insn, arch: str) -> Instruction:
         reads = writes = False        # an address computation or a long nop: no memory is touched
     elif x86 and mnemonic in ("push", "pop"):
         reads, writes = reads or mnemonic == "pop", writes or mnemonic == "push"   # the stack slot
+    elif x86 and mnemonic.startswith(("mov", "vmov")) and insn.operands and insn.operands[0].type == mem_kind \
+            and sum(op.type == mem_kind for op in insn.operands) == 1:
+        reads, writes = False, True   # a store: capstone 5 marks some VEX stores' memory read (vmovsd, vmovaps)
     elif not x86 and memory:
         # capstone marks an AArch64 store's operand read and written, a post-indexed load's written: the mnemonic says
         atomic = mnemonic.startswith(AARCH64_ATOMICS)

@@ -30,7 +30,8 @@ class CodegenConfig:
     targets: tuple[str, ...] = ()
     function: str = ""                 # "" : the hottest by execution (or the largest where none ran)
     arch: str = platform.machine()
-    opt_level: str = "speed"
+    opt_level: str = "speed"           # Cranelift's
+    build_opt: str = "-O2"             # the bundled workload's C to wasm (and native) build
     dynamic: bool = False              # also rows weighted by executions: one callgrind run per target (slow)
 
 
@@ -51,7 +52,7 @@ def subject_of(config: CodegenConfig) -> sources.Subject:
     """The module of a bundled workload (built at its size) or of a .wasm path, as a code source's subject."""
     from hwprof import workloads
 
-    wl = workloads.resolve(config.workload, config.size)
+    wl = workloads.resolve(config.workload, config.size, config.build_opt)
     return sources.Subject(Path(wl.program), wl if wl.bundled else None, config.arch, config.opt_level)
 
 

@@ -55,6 +55,7 @@ def codegen(
     arch: Optional[str] = typer.Option(None, "--arch", help="The ISA to compile for where a target can "
                                        "cross-compile (x86_64, aarch64; default: this machine's)."),
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift's opt level (none, speed, speed_and_size)."),
+    build_opt: str = typer.Option("-O2", "--opt", help="The bundled workload's build: -O2, -O3 or -Os (zig cc)."),
     diff: Optional[str] = typer.Option(None, "--diff", help="Two targets, A,B: the function's code side by side "
                                        "(aligned by wasm offset where both keep an address map, else by block)."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the rows as CSV."),
@@ -82,7 +83,7 @@ def codegen(
             fail(f"--diff {diff!r}: give two targets, A,B (e.g. wasmtime,wasm2c-llvm)")
     targets = tuple(dict.fromkeys(list(runtime) + list(pair)))
     config = CodegenConfig(workload, size, targets, function, arch or platform.machine(), opt_level,
-                           dynamic and not pair)     # --diff shows code, not counts
+                           dynamic=dynamic and not pair, build_opt=build_opt)     # --diff shows code, not counts
     try:
         result = run(config)
     except (ArtefactError, WorkloadError) as exc:
