@@ -14,8 +14,10 @@ from hwprof.report.figures import FIGURES, layout
 from hwprof.report.section import Entry, Section, in_suite, provenance, timing_rows
 
 # A metric per instruction says more than its raw count when two compilers emit different amounts of code.
-PER_INSTRUCTION = ("register_moves", "loads", "stores", "alu_memory_operand", "branches", "conditional_branches",
-                   "calls", "rex_prefixes", "meaningless_rex", "setcc_branch_sequences", "jcc_erratum_jumps")
+PER_INSTRUCTION = ("register_moves", "redundant_moves", "zero_extensions", "loads", "stores", "spills", "reloads",
+                   "alu_memory_operand", "load_then_alu", "stack_checks", "branches", "conditional_branches", "calls",
+                   "trap_instructions", "rex_prefixes", "meaningless_rex", "setcc_branch_sequences",
+                   "jcc_erratum_jumps")
 SCOPE_ORDER = ("function", "module")
 NO_CODE = ("needs `hwprof codegen KERNEL --results STORE` rows of PolyBench kernels in these results; none here")
 
