@@ -39,31 +39,48 @@ def schedule(
                                                 "host keeps (e.g. 256MiB; default: no limit)."),
     keep_alive: float = typer.Option(600.0, "--keep-alive", min=0, help="Seconds an unused artefact is kept "
                                      "(default: AWS Lambda's ten minutes; 'inf': until the budget needs its room)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON entry per policy."),
+    live: Optional[str] = typer.Option(None, "--live", help="Also replay the trace against a running `hwprof "
+                                       "serve` at this URL (e.g. http://127.0.0.1:8080), each policy from a clean "
+                                       "host, and simulate a host with its workers, budget and keep-alive."),
+    speed: float = typer.Option(1.0, "--speed", help="Replay the trace this many times faster (with --live; the "
+                                "simulation sees the same compressed times)."),
+    max_requests: Optional[int] = typer.Option(None, "--max-requests", min=1, help="Only the trace's first N "
+                                               "requests."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON entry per policy (with --live: an object "
+                                 "with simulated, live and comparison lists)."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the table as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the table as Markdown."),
 ):
     """Replay a trace through every policy by simulation from a store's profiles: the study's Table II."""
     from hwprof.data.store import atomic_write_text
     from hwprof.schedule import table
+    from hwprof.schedule.live import LiveConfig, LiveError
     from hwprof.schedule.policies import PolicyError
     from hwprof.schedule.profiles import ProfileError
-    from hwprof.schedule.run import ScheduleConfig, schedule as run_schedule
+    from hwprof.schedule.run import ScheduleConfig, schedule as run_schedule, schedule_live
     from hwprof.schedule.simulate import SimConfig
     from hwprof.schedule.trace import TraceError
 
     forever = keep_alive == float("inf")
     sim = SimConfig(workers=workers, memory_budget=_budget(memory_budget), keep_alive_s=None if forever else keep_alive)
-    config = ScheduleConfig(trace, profiles, tuple(policy), tuple(target), sim)
+    config = ScheduleConfig(trace, profiles, tuple(policy), tuple(target), sim, max_requests,
+                            LiveConfig(live, speed) if live else None)
     try:
-        rows = run_schedule(config)
-    except (TraceError, ProfileError, PolicyError) as exc:
+        found = schedule_live(config) if live else run_schedule(config)
+    except (TraceError, ProfileError, PolicyError, LiveError) as exc:
         fail(str(exc))
+    rows = found["simulated"] if live else found
     if csv_out:
         atomic_write_text(csv_out, table.csv(rows))
     if md_out:
         atomic_write_text(md_out, table.markdown(rows))
-    typer.echo(json.dumps(rows, indent=1) if as_json else table.text(rows))
+    if as_json:
+        typer.echo(json.dumps(found, indent=1))
+    elif live:
+        typer.echo("\n\n".join([table.text(rows), table.text(found["live"], table.LIVE_TITLE),
+                                 table.comparison_text(found["comparison"])]))
+    else:
+        typer.echo(table.text(rows))
 
 
 def schedule_trace(

@@ -1,10 +1,13 @@
-"""`hwprof schedule` as one library call: a trace and a store in, Table II's rows out."""
+"""`hwprof schedule` as one library call: a trace and a store in, Table II's rows out (and, with a live host,
+the live rows and how far the simulation is from them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hwprof.schedule import live as live_replay
+from hwprof.schedule import policies as pol
 from hwprof.schedule import profiles as prof
 from hwprof.schedule import simulate, table, trace
 
@@ -18,12 +21,55 @@ class ScheduleConfig:
     policies: tuple[str, ...] = ()        # empty: every single target, then every registry policy
     targets: tuple[str, ...] = ()         # empty: every target profiled for the whole trace
     sim: simulate.SimConfig = simulate.SimConfig()
+    max_requests: int | None = None       # only the trace's first requests
+    live: live_replay.LiveConfig | None = None    # also replay against this running `hwprof serve`
+
+
+def _requests(config: ScheduleConfig) -> list[trace.Request]:
+    requests = trace.read(config.trace)
+    return requests[:config.max_requests] if config.max_requests else requests
 
 
 def schedule(config: ScheduleConfig) -> list[dict]:
     """Replay the trace through every policy by simulation: Table II's rows (table.rows)."""
-    requests = trace.read(config.trace)
+    requests = _requests(config)
     profiles = prof.load(config.profiles)
     outcomes = simulate.run(requests, profiles, list(config.policies) or None, config.sim,
                             list(config.targets) or None)
     return table.rows(outcomes)
+
+
+def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[live_replay.LiveOutcome]]:
+    """Replay the trace (its times divided by the speed) against the live host, and by simulation of a host
+    with the live one's workers, budget and keep-alive: the simulated and the live outcomes, policy by policy."""
+    speed = config.live.speed
+    if speed <= 0:
+        raise live_replay.LiveError(f"--speed must be positive, not {speed:g}")
+    requests = [replace(r, at_s=r.at_s / speed) for r in _requests(config)]
+    profiles = prof.load(config.profiles)
+    host = live_replay.settings_of(config.live.url, requests)
+    served = [t for t in (config.targets or host.get("targets", [])) if t in host.get("targets", [])]
+    if config.targets and len(served) < len(config.targets):
+        missing = next(t for t in config.targets if t not in served)
+        raise live_replay.LiveError(f"{config.live.url} does not serve target {missing} "
+                                    f"(it serves: {', '.join(host.get('targets', []))})")
+    needs = {(r.function, r.size) for r in requests}
+    if config.targets:
+        targets = tuple(profiles.covering(needs, list(config.targets)))
+    else:
+        targets = tuple(t for t in profiles.covering(needs) if t in served)
+    if not targets:
+        raise live_replay.LiveError(f"no target {config.live.url} serves ({', '.join(host.get('targets', []))}) "
+                                    f"has a profile in {config.profiles} for every function of the trace")
+    names = list(config.policies) or pol.names(targets)
+    sim = replace(config.sim, workers=config.live.concurrency or int(host.get("workers") or 1),
+                  memory_budget=host.get("memory_budget"), keep_alive_s=host.get("keep_alive_s"))
+    simulated = simulate.run(requests, profiles, names, sim, list(targets))
+    return simulated, live_replay.run(requests, profiles, names, targets, config.live, sim.keep_alive_s)
+
+
+def schedule_live(config: ScheduleConfig) -> dict:
+    """replay_live as rows: {"simulated": Table II's rows, "live": the same rows measured, "comparison": per
+    policy the simulated and live totals and their relative difference}."""
+    simulated, measured = (table.rows(o) for o in replay_live(config))
+    return {"simulated": simulated, "live": measured, "comparison": table.comparison(simulated, measured)}

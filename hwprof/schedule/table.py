@@ -10,6 +10,8 @@ from hwprof.schedule.simulate import Outcome
 
 TITLE = ("Table II: speedup of each policy over each single-target mode (per application: the single's total "
          "latency over the policy's; then the mean over applications)")
+LIVE_TITLE = TITLE.replace("Table II:", "Table II, live (measured against hwprof serve):")
+COMPARISON_TITLE = "Simulated against live: total latency per policy, relative difference (simulated - live) / live"
 
 
 def _totals(outcome: Outcome) -> dict[str, float]:
@@ -28,20 +30,42 @@ def speedup(policy: Outcome, single: Outcome) -> float:
 
 
 def rows(outcomes: list[Outcome]) -> list[dict]:
-    """One dict per policy: name, kind, total_s, mean_s, p50_s, p99_s, cold_starts, memory_bytes, decision_ns,
+    """One dict per policy: name, kind, requests, total_s, mean_s, p50_s, p99_s, cold_starts, memory_bytes, decision_ns,
     background_compiles, evictions, speedup_vs (single target -> speedup), speedup_total_vs, regret_s."""
     singles = {o.name.split(":", 1)[1]: o for o in outcomes if o.kind == "single"}
     oracle = next((o for o in outcomes if o.kind == "oracle"), None)
     out = []
     for o in outcomes:
         out.append({
-            "name": o.name, "kind": o.kind, "total_s": o.total_s, "mean_s": o.mean_s, "p50_s": o.p50_s,
+            "name": o.name, "kind": o.kind, "requests": len(o.served), "total_s": o.total_s, "mean_s": o.mean_s, "p50_s": o.p50_s,
             "p99_s": o.p99_s, "cold_starts": o.cold_starts, "memory_bytes": o.memory_bytes,
             "decision_ns": o.decision_ns, "background_compiles": o.background_compiles, "evictions": o.evictions,
             "speedup_vs": {t: speedup(o, s) for t, s in singles.items()},
             "speedup_total_vs": {t: s.total_s / o.total_s for t, s in singles.items()},
             "regret_s": None if oracle is None else o.total_s - oracle.total_s})
     return out
+
+
+def comparison(simulated: list[dict], live: list[dict]) -> list[dict]:
+    """Per policy in both: name, kind, simulated_total_s, live_total_s, relative_difference ((sim - live) / live)."""
+    sim = {r["name"]: r for r in simulated}
+    out = []
+    for r in live:
+        if r["name"] in sim:
+            s, m = sim[r["name"]]["total_s"], r["total_s"]
+            out.append({"name": r["name"], "kind": r["kind"], "simulated_total_s": s, "live_total_s": m,
+                        "relative_difference": (s - m) / m if m > 0 else float("nan")})
+    return out
+
+
+def comparison_text(rows_: list[dict]) -> str:
+    """The simulated-against-live rows for a terminal."""
+    from hwprof.analysis.table import text_table
+
+    flat = pd.DataFrame([{"policy": r["name"], "kind": r["kind"], "simulated total_s": r["simulated_total_s"],
+                          "live total_s": r["live_total_s"], "relative difference": r["relative_difference"]}
+                         for r in rows_])
+    return text_table(flat, COMPARISON_TITLE)
 
 
 def frame(table: list[dict]) -> pd.DataFrame:
@@ -60,18 +84,18 @@ def frame(table: list[dict]) -> pd.DataFrame:
     return out
 
 
-def text(table: list[dict]) -> str:
+def text(table: list[dict], title: str = TITLE) -> str:
     """Table II for a terminal."""
     from hwprof.analysis.table import text_table
 
-    return text_table(frame(table), TITLE)
+    return text_table(frame(table), title)
 
 
-def markdown(table: list[dict]) -> str:
+def markdown(table: list[dict], title: str = TITLE) -> str:
     """Table II as GitHub Markdown."""
     from hwprof.analysis.table import markdown as md
 
-    return f"{TITLE}\n\n{md(frame(table))}"
+    return f"{title}\n\n{md(frame(table))}"
 
 
 def csv(table: list[dict]) -> str:

@@ -3,6 +3,9 @@
     POST /run/{function}   {"size": "mini"} | {"args": [...]}, optional "target" -> the run's JSON answer
     GET  /metrics          Prometheus text
     GET  /healthz          {"status": "ok", ...}
+    POST /admin/held/{function}     the run's body -> who holds its artefact per target (loopback clients only)
+    POST /admin/compile/{function}  {"size", "target"} -> start a background compile (loopback clients only)
+    POST /admin/reset               drop every cached artefact: start clean (loopback clients only)
 
 uvicorn stops on SIGTERM or SIGINT gracefully: it stops accepting, lets the requests in flight finish
 (each bounded by its time limit), and only then does the host stop its workers.
@@ -10,6 +13,7 @@ uvicorn stops on SIGTERM or SIGINT gracefully: it stops accepting, lets the requ
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import sys
@@ -33,6 +37,63 @@ async def _body(request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _planned(request, host: Host):
+    """The request of a /run (or /admin) route checked: Planned, or RequestError."""
+    from anyio import to_thread
+
+    function = request.path_params["function"]
+    if not host.known(function):
+        raise RequestError(404, f"unknown function {function!r} (bundled workloads and the config file's)")
+    raw = await _body(request, host.config.max_body)
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(400, f"the body is not JSON: {exc}") from None
+    return await to_thread.run_sync(host.plan, function, body)
+
+
+def _loopback(request) -> None:
+    """Refuse an /admin route to a client that is not on this machine's loopback."""
+    try:
+        local = request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise RequestError(403, "the /admin routes answer loopback clients only")
+
+
+def _admin_routes(host: Host) -> list:
+    """/admin/held, /admin/compile, /admin/reset: what a live replay of a scheduling policy needs."""
+    from anyio import to_thread
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def admin(work):
+        async def route(request):
+            try:
+                _loopback(request)
+                return JSONResponse(await work(request))
+            except RequestError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return route
+
+    async def held(request):
+        return host.held(await _planned(request, host))
+
+    async def compile_(request):
+        planned = await _planned(request, host)
+        if planned.target is None:
+            raise RequestError(400, "a background compile needs a target")
+        return {"started": host.compile_in_background(planned, planned.target)}
+
+    async def reset(request):
+        return {"dropped": await to_thread.run_sync(host.reset)}
+
+    return [Route("/admin/held/{function}", admin(held), methods=["POST"]),
+            Route("/admin/compile/{function}", admin(compile_), methods=["POST"]),
+            Route("/admin/reset", admin(reset), methods=["POST"])]
+
+
 def make_app(host: Host):
     """The Starlette app over a host."""
     from anyio import to_thread
@@ -43,14 +104,7 @@ def make_app(host: Host):
     async def run(request):
         function = request.path_params["function"]
         try:
-            if not host.known(function):
-                raise RequestError(404, f"unknown function {function!r} (bundled workloads and the config file's)")
-            raw = await _body(request, host.config.max_body)
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise RequestError(400, f"the body is not JSON: {exc}") from None
-            planned = await to_thread.run_sync(host.plan, function, body)
+            planned = await _planned(request, host)
         except RequestError as exc:
             host.metrics.reject(exc.status)
             return JSONResponse({"function": function, "error": str(exc)}, status_code=exc.status)
@@ -63,10 +117,11 @@ def make_app(host: Host):
 
     async def healthz(request):
         return JSONResponse({"status": "ok", "workers": len(host.pool.workers), "targets": list(host.config.targets),
-                             "policy": host.config.policy})
+                             "policy": host.config.policy, "memory_budget": host.cache.budget,
+                             "keep_alive_s": host.cache.keep_alive_s})
 
     return Starlette(routes=[Route("/run/{function}", run, methods=["POST"]), Route("/metrics", metrics),
-                             Route("/healthz", healthz)])
+                             Route("/healthz", healthz), *_admin_routes(host)])
 
 
 def serve(config: ServeConfig, announce=None) -> None:

@@ -62,6 +62,14 @@ class ArtefactCache:
             self._entries[(holder, key, target)] = Entry(holder, key, target, nbytes, now, path)
             return True
 
+    def clear(self) -> int:
+        """Drop every cached artefact (files at once, workers' modules with their next job); how many went."""
+        with self._lock:
+            keys = list(self._entries)
+            for k in keys:
+                self._drop(k)
+            return len(keys)
+
     def pending_for(self, holder: int) -> list[list[str]]:
         """What this worker is to forget before its next job (drained)."""
         with self._lock:

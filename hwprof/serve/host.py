@@ -65,7 +65,7 @@ class Host:
         self._build_lock = threading.Lock()
         self._built: dict[tuple, object] = {}
         self._digests: dict[str, str] = {}
-        self._compiling: set[str] = set()
+        self._compiling: set[tuple[str, str]] = set()     # (wasm digest, target)
 
     def known(self, function: str) -> bool:
         """Whether the host serves this function (a configured module or a bundled workload)."""
@@ -170,27 +170,52 @@ class Host:
             reply.update(size=planned.size, expected=planned.expected)
         return reply
 
-    def _background(self, planned: Planned) -> None:
-        """Compile with the optimizing tier on a worker in the background, unless held or under way."""
+    def held(self, planned: Planned) -> dict:
+        """What the host keeps for a checked request: per target, who holds its artefact (worker indices,
+        "disk"); the targets compiling it in the background; host-wide bytes held, evictions, compiles."""
+        now = time.monotonic()
         with self._lock:
-            if planned.key in self._compiling or self.cache.holders(planned.key, OPTIMIZING, time.monotonic()):
-                return
-            self._compiling.add(planned.key)
+            compiling = sorted(t for k, t in self._compiling if k == planned.key)
+            background = self.metrics.background_compiles
+        return {"function": planned.function, "size": planned.size, "key": planned.key, "compiling": compiling,
+                "held": {t: sorted(map(str, self.cache.holders(planned.key, t, now))) for t in self.config.targets},
+                "held_bytes": self.cache.held_bytes, "evictions": self.cache.evictions,
+                "background_compiles": background}
+
+    def reset(self, wait_s: float = 60.0) -> int:
+        """Start clean: wait (up to wait_s) for background compiles, then drop every cached artefact."""
+        end = time.monotonic() + wait_s
+        while self._compiling and time.monotonic() < end:
+            time.sleep(0.01)
+        return self.cache.clear()
+
+    def compile_in_background(self, planned: Planned, target: str) -> bool:
+        """Compile a checked request's module with a target on a worker in the background; False when it is
+        held or already compiling."""
+        return self._background(planned, target)
+
+    def _background(self, planned: Planned, target: str = OPTIMIZING) -> bool:
+        """Compile with a target (the optimizing tier) on a worker in the background, unless held or under way."""
+        with self._lock:
+            if (planned.key, target) in self._compiling or self.cache.holders(planned.key, target, time.monotonic()):
+                return False
+            self._compiling.add((planned.key, target))
 
         def compile_it() -> None:
             try:
-                worker, target = self.pool.acquire(planned.key, [OPTIMIZING])
+                worker, target_ = self.pool.acquire(planned.key, [target])
                 try:
-                    self.pool.run(worker, self._job(planned, target, op="compile"))
+                    self.pool.run(worker, self._job(planned, target_, op="compile"))
                 finally:
                     self.pool.release(worker)
                 with self._lock:
                     self.metrics.background_compiles += 1
             finally:
                 with self._lock:
-                    self._compiling.discard(planned.key)
+                    self._compiling.discard((planned.key, target))
 
         threading.Thread(target=compile_it, name=f"compile-{planned.function}", daemon=True).start()
+        return True
 
     def _write_log(self, reply: dict) -> None:
         """One JSON line per finished request, flushed at once (a stop loses no finished result)."""
