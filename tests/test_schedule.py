@@ -346,3 +346,19 @@ def test_a_function_without_a_profile_is_one_line(real_store, tmp_path):
     only = CliRunner().invoke(app, ["schedule", str(tmp_path / "t.csv"), "--profiles", str(real_store),
                                     "--policy", "only:node"])
     assert only.exit_code == 2 and "hwprof: error:" in only.output
+
+
+@pytest.mark.quick
+def test_a_persistent_host_never_pays_a_process_start_up():
+    from hwprof.schedule.profiles import Part, Profile, Profiles, ProfileError, for_host
+
+    cold = {"bootstrap": Part(0.5), "compile": Part(0.2), "instantiate": Part(0.01), "execute": Part(0.1)}
+    warm = {"instantiate": Part(0.01), "execute": Part(0.1)}
+    profiles = Profiles({("f", "mini", "t"): Profile("f", "mini", "t", cold, warm)}, "hand")
+    persistent, process = for_host(profiles, "persistent"), for_host(profiles, "process")
+    assert persistent.get("f", "mini", "t").cold_s == pytest.approx(0.31)     # compile + instantiate + execute
+    assert persistent.get("f", "mini", "t").make_s == pytest.approx(0.2)      # a background compile: the compile
+    assert process.get("f", "mini", "t").cold_s == pytest.approx(0.81)        # the study's process per request
+    assert persistent.get("f", "mini", "t").warm_s == process.get("f", "mini", "t").warm_s == pytest.approx(0.11)
+    with pytest.raises(ProfileError, match="unknown host model 'vm'"):
+        for_host(profiles, "vm")

@@ -37,6 +37,9 @@ def schedule(
     workers: int = typer.Option(1, "--workers", min=1, help="Request workers of the simulated host."),
     memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Bytes of compiled artefacts the "
                                                 "host keeps (e.g. 256MiB; default: no limit)."),
+    host_model: str = typer.Option("persistent", "--host-model", help="persistent: a long-lived host (hwprof "
+                                   "serve) that never pays a process's start-up; process: a process per request, "
+                                   "as the study ran each runtime's command line."),
     keep_alive: float = typer.Option(600.0, "--keep-alive", min=0, help="Seconds an unused artefact is kept "
                                      "(default: AWS Lambda's ten minutes; 'inf': until the budget needs its room)."),
     live: Optional[str] = typer.Option(None, "--live", help="Also replay the trace against a running `hwprof "
@@ -64,7 +67,7 @@ def schedule(
     forever = keep_alive == float("inf")
     sim = SimConfig(workers=workers, memory_budget=_budget(memory_budget), keep_alive_s=None if forever else keep_alive)
     config = ScheduleConfig(trace, profiles, tuple(policy), tuple(target), sim, max_requests,
-                            LiveConfig(live, speed) if live else None)
+                            LiveConfig(live, speed) if live else None, host_model)
     try:
         found = schedule_live(config) if live else run_schedule(config)
     except (TraceError, ProfileError, PolicyError, LiveError) as exc:

@@ -8,6 +8,8 @@ phase a target does not separate (wasmer's instantiate is inside its execute) is
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +105,25 @@ class Profiles:
             raise ProfileError(f"no target in {self.source or 'the store'} has a profile for every function "
                                "the trace names")
         return full
+
+
+HOST_MODELS = {
+    # A long-lived host (hwprof serve, a FaaS node's worker) has started long before: a request that finds no
+    # artefact pays its compile and instantiate, never the process's start-up.
+    "persistent": (phases.BOOTSTRAP,),
+    # A process per request, as the study ran each runtime's command line: every cold part, start-up included.
+    "process": (),
+}
+
+
+def for_host(profiles: Profiles, model: str) -> Profiles:
+    """The profiles as a host of that model pays them (HOST_MODELS: the cold parts it never pays left out)."""
+    if model not in HOST_MODELS:
+        raise ProfileError(f"unknown host model {model!r} (choose from: {', '.join(HOST_MODELS)})")
+    unpaid = HOST_MODELS[model]
+    entries = {k: dataclasses.replace(p, cold={n: v for n, v in p.cold.items() if n not in unpaid})
+               for k, p in profiles.entries.items()}
+    return Profiles(entries, profiles.source)
 
 
 def _part(values) -> Part | None:

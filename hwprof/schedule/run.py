@@ -23,6 +23,7 @@ class ScheduleConfig:
     sim: simulate.SimConfig = simulate.SimConfig()
     max_requests: int | None = None       # only the trace's first requests
     live: live_replay.LiveConfig | None = None    # also replay against this running `hwprof serve`
+    host_model: str = "persistent"        # profiles.HOST_MODELS: which cold parts the simulated host pays
 
 
 def _requests(config: ScheduleConfig) -> list[trace.Request]:
@@ -33,7 +34,7 @@ def _requests(config: ScheduleConfig) -> list[trace.Request]:
 def schedule(config: ScheduleConfig) -> list[dict]:
     """Replay the trace through every policy by simulation: Table II's rows (table.rows)."""
     requests = _requests(config)
-    profiles = prof.load(config.profiles)
+    profiles = prof.for_host(prof.load(config.profiles), config.host_model)
     outcomes = simulate.run(requests, profiles, list(config.policies) or None, config.sim,
                             list(config.targets) or None)
     return table.rows(outcomes)
@@ -46,7 +47,7 @@ def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[li
     if speed <= 0:
         raise live_replay.LiveError(f"--speed must be positive, not {speed:g}")
     requests = [replace(r, at_s=r.at_s / speed) for r in _requests(config)]
-    profiles = prof.load(config.profiles)
+    profiles = prof.for_host(prof.load(config.profiles), config.host_model)
     host = live_replay.settings_of(config.live.url, requests)
     served = [t for t in (config.targets or host.get("targets", [])) if t in host.get("targets", [])]
     if config.targets and len(served) < len(config.targets):
