@@ -75,6 +75,8 @@ def test_bad_input_is_one_line_each(module, tmp_path):
         ((module, "--diff", "wasmtime"), "--diff 'wasmtime': give two targets"),
         ((tmp_path / "missing.wasm",), "missing.wasm: no such file"),
         (("2mm", "--opt", "-O7"), "unknown optimisation level '-O7'"),
+        ((module, "--opt-level", "fast"), "--opt-level 'fast': not a Cranelift opt level"),
+        ((module, "-r", "wasmtime", "--arch", "sparc"), "unknown ISA 'sparc'"),
         ((unnamed, "-r", "wasmtime", "-f", "f"), "has no function 'f' (it has: function[0])"),
     ]
     for args, message in cases:

@@ -76,6 +76,10 @@ def codegen(
     from hwprof.data.store import atomic_write_text
     from hwprof.workloads import WorkloadError
 
+    from hwprof.runtimes.wasmtime import OPT_LEVELS
+
+    if opt_level not in OPT_LEVELS:
+        fail(f"--opt-level {opt_level!r}: not a Cranelift opt level (choose from: {', '.join(OPT_LEVELS)})")
     pair: tuple[str, ...] = ()
     if diff is not None:
         pair = tuple(t.strip() for t in diff.split(","))
