@@ -29,7 +29,6 @@ from hwprof.collect import CollectConfig, CollectError, open_plan
 from hwprof.data.phases import EXECUTE
 from hwprof.session import Session
 
-_EXPORT = 7
 
 
 @dataclass
@@ -179,18 +178,9 @@ def hottest_loop(profile: ExecuteProfile, function: ModuleFunction) -> Loop | No
 
 def exports(wasm: bytes) -> dict[str, int]:
     """The module's exported functions: export name -> function index."""
-    r = wasm_module._Reader(wasm, 8)
-    out: dict[str, int] = {}
-    while r.at < r.end:
-        section, size = r.byte(), r.uleb()
-        end = r.at + size
-        if section == _EXPORT:
-            for _ in range(r.uleb()):
-                name, kind, index = r.name(), r.byte(), r.uleb()
-                if kind == 0:
-                    out[name] = index
-        r.at = end
-    return out
+    from hwprof.workloads.module import read_bytes
+
+    return dict(read_bytes(wasm).export_functions)
 
 
 def perf_map(text: str) -> tuple[tuple[int, int, str], ...]:

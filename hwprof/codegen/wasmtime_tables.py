@@ -62,22 +62,19 @@ class _Bytes:
         return sum(self.byte() << (8 * k) for k in range(4))
 
     def uleb(self) -> int:
-        value, shift = 0, 0
-        while True:
-            b = self.byte()
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return value
+        return self._leb(signed=False)
 
     def sleb(self) -> int:
+        return self._leb(signed=True)
+
+    def _leb(self, signed: bool) -> int:
         value, shift = 0, 0
         while True:
             b = self.byte()
             value |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
-                return value - (1 << shift) if b & 0x40 else value
+                return value - (1 << shift) if signed and b & 0x40 else value
 
 
 def _blocks(data: bytes, section: str):

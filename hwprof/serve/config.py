@@ -10,14 +10,12 @@ The config file is TOML, one table per function, paths relative to the file:
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from hwprof.serve.targets import DEFAULT_TARGETS, TARGETS
 
-UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 POLICIES = ("single", "tiered")
 
 
@@ -26,13 +24,18 @@ class ServeConfigError(Exception):
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes from '512K', '64M', '1G', '4096' (binary units; a trailing B or iB is allowed)."""
+    """Bytes from '512K', '64M', '1G', '4096' (hwprof.data.units' spellings; binary units), as a config error."""
+    from hwprof.data.units import SizeError, parse_size as size_of
+
     if isinstance(text, int):
         return text
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
-    if not found:
-        raise ServeConfigError(f"not a size: {text!r} (say e.g. 4096, 512K, 64M, 1G)")
-    return int(float(found.group(1)) * UNITS[found.group(2).upper()])
+    try:
+        value = size_of(text)
+    except SizeError as exc:
+        raise ServeConfigError(f"not a size: {exc}") from None
+    if value < 0:
+        raise ServeConfigError(f"not a size: {text!r} is negative")
+    return value
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Read in the controller, before any measured process starts, so that a bad `--invoke`, an import nobody
 defines or a proposal a target lacks is one line up front. Only the sections needed are decoded (type,
-import, function, export); code is never decoded here: which proposals a module needs is asked of
+import, function, export, and the name section's function names); code is never decoded here: which proposals a module needs is asked of
 Wasmtime's validator, which knows every instruction (see `required_features`).
 """
 
@@ -56,6 +56,10 @@ class ModuleInfo:
     imports: list[tuple[str, str, str]] = field(default_factory=list)
     exports: dict[str, str] = field(default_factory=dict)
     signatures: dict[str, FuncType] = field(default_factory=dict)
+    imported_functions: int = 0                                       # the function index space: imports first,
+    defined_functions: int = 0                                        # then the functions the module defines
+    export_functions: dict[str, int] = field(default_factory=dict)    # exported function name -> its index
+    function_names: dict[int, str] = field(default_factory=dict)      # the name section's, where there is one
 
     @property
     def has_markers(self) -> bool:
@@ -224,12 +228,31 @@ def _decode(data: bytes, where: str) -> ModuleInfo:
                 info.exports[name] = KINDS.get(kind, str(kind))
                 if kind == 0:
                     exported.append((name, index))
+        elif section == 0 and r.name() == "name":
+            info.function_names = _function_names(r, end)
         r.pos = end
+    info.imported_functions = sum(1 for _, _, kind in info.imports if kind == "func")
+    info.defined_functions = len(func_types) - info.imported_functions
+    info.export_functions = dict(exported)
     for name, index in exported:
         t = func_types[index] if index < len(func_types) else None
         if t is not None and t < len(types) and types[t] is not None:
             info.signatures[name] = types[t]
     return info
+
+
+def _function_names(r: _Reader, end: int) -> dict[int, str]:
+    """The name section's function names (its subsection 1: a vector of index and name); others read past."""
+    names: dict[int, str] = {}
+    while r.pos < end:
+        kind, size = r.byte(), r.uleb()
+        after = r.pos + size
+        if kind == 1:
+            for _ in range(r.uleb()):
+                index = r.uleb()
+                names[index] = r.name()
+        r.pos = after
+    return names
 
 
 def typed_arguments(info: ModuleInfo, export: str, args: tuple[str, ...], where: str) -> list[list[str]]:
