@@ -52,6 +52,15 @@ def store(tmp_path_factory) -> Path:
     for kernel in KERNELS:
         config = CodegenConfig(kernel, "mini", ("wasmtime", "wasmtime-winch"), function="main")   # kernels inline into main
         store_codegen(run_codegen(config), config, root)
+    # Table II: a replay of a short trace kept in the store, from the store's own cold runs as profiles.
+    from hwprof.schedule import trace
+    from hwprof.schedule.run import ScheduleConfig, keep, simulated
+
+    mix = (("matmul", "30"), ("attitude", "small"), ("matmul", "60"))
+    trace_file = root.parent / "trace.csv"
+    trace.write(trace_file, [trace.Request(2.0 * i, *mix[i % 3], i) for i in range(9)])
+    replay = ScheduleConfig(trace_file, root)
+    keep(replay, simulated(replay), "simulated", root)
     return root
 
 
@@ -218,7 +227,8 @@ def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):
         if s.figure is not None:
             title = s.figure.layout.title.text.replace("<br><sup>", " ").replace("</sup>", "")
             assert all(f in title for f in facts), (s.name, [f for f in facts if f not in title])
-            both = {"table1": "backend cachegrind, perf", "codegen_rank": "backend codegen, perf"}
+            both = {"table1": "backend cachegrind, perf", "codegen_rank": "backend codegen, perf",
+                    "table2": "backend schedule-sim"}
             assert both.get(s.name, "backend perf") in title
     assert "backend perf;" in sections["fig5"].provenance            # simulator wall times kept out
     assert "backend cachegrind, perf;" in sections["table1"].provenance
@@ -314,7 +324,7 @@ def test_report_page_renders_in_headless_chromium(written, tmp_path):
     seen = open_in_chromium(written.html, tmp_path / "profile")
     assert problems(seen) == []
     with_plots = [s for s in written.sections if s.figure is not None and not s.missing]
-    assert len(seen["plots"]) == len(with_plots) == int(seen["status"]["data-plots"]) == 7   # codegen_rank the 7th
+    assert len(seen["plots"]) == len(with_plots) == int(seen["status"]["data-plots"]) == 8   # table2 the 8th
     for s, p in zip(with_plots, seen["plots"]):
         assert p["svg_traces"] == len(s.figure.data), s.name        # every trace drawn
         assert int(p["data-points"]) > 0

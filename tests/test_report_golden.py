@@ -99,6 +99,30 @@ def codegen_runs() -> list[list[schema.Record]]:
     return out
 
 
+def schedule_runs() -> list[list[schema.Record]]:
+    """A kept replay of four requests under four policies (fixed outcomes: nothing simulated or timed here)."""
+    from hwprof.schedule import store as kept
+    from hwprof.schedule.simulate import Outcome, Served
+
+    arrivals = (("matmul", "30", 0.0), ("attitude", "small", 1.0), ("matmul", "30", 2.0), ("attitude", "small", 3.0))
+    plans = {"only:wasmtime": ("single", ["wasmtime"] * 4, (0.10, 0.20, 0.010, 0.050)),
+             "only:wasmtime-winch": ("single", ["wasmtime-winch"] * 4, (0.02, 0.03, 0.020, 0.080)),
+             "hybrid": ("hybrid", ["wasmtime-winch", "wasmtime-winch", "wasmtime-winch", "wasmtime-winch"],
+                        (0.02, 0.03, 0.020, 0.080)),
+             "oracle": ("oracle", ["wasmtime-winch", "wasmtime-winch", "wasmtime", "wasmtime-winch"],
+                        (0.02, 0.03, 0.010, 0.080))}
+    outcomes = []
+    for name, (kind, targets, latencies) in plans.items():
+        seen, served = set(), []
+        for i, ((function, size, at), target, latency) in enumerate(zip(arrivals, targets, latencies)):
+            cold = (function, target) not in seen
+            seen.add((function, target))
+            served.append(Served(i, function, size, target, cold, at, at + 0.001 * (i % 2), latency - 0.001 * (i % 2)))
+        outcomes.append(Outcome(name, kind, served, decision_ns=250.0 * len(name), memory_bytes=2.0e6,
+                                background_compiles=int(kind == "oracle")))
+    return [kept.records(outcomes, "simulated", "golden.csv, simulated, persistent host, profiles golden-store")]
+
+
 def runs() -> list[list[schema.Record]]:
     """Every run of the hand-made store, in the order its run ids sort."""
     out = []
@@ -116,6 +140,7 @@ def runs() -> list[list[schema.Record]]:
         out += [cold_run(runtime, "attitude", "small", rep, execute + 0.01 * rep) for rep in range(2)]
     out += table1_runs()
     out += codegen_runs()
+    out += schedule_runs()
     out.append([record("wasmtime-winch", "2mm", "mini", 3, "execute", "wall_time", None, status=schema.ERROR,
                        note="wasm trap: wasm `unreachable` instruction executed")])
     return out

@@ -172,12 +172,17 @@ def test_the_study_hybrid_sticks_where_the_oracle_and_background_compiles_do_not
     assert out["only:A"].total_s == pytest.approx(0.1 + 9 * 1.0)
     assert out["only:B"].total_s == pytest.approx(3.0 + 9 * 0.1)
     assert out["hybrid"].total_s == pytest.approx(9.1)                 # warm A (1.0) always beats cold B (3.0)
-    assert out["oracle"].total_s == pytest.approx(3.9) and out["oracle"].total_s < out["hybrid"].total_s
+    # the oracle knows f recurs: A cold while B compiles in the background from the first request (ready at
+    # 3 s), then B warm; without a background compile its best would be B cold once (3.0 + 9 * 0.1 = 3.9)
+    o = out["oracle"]
+    assert o.total_s == pytest.approx(0.1 + 9 * 0.1) and o.background_compiles == 1
+    assert [s.target for s in o.served][:2] == ["A", "B"] and o.cold_starts == 1
+    assert policies.best_plan(policies.Setting(hot, ("A", "B"), tuple(ten)), ten)[0] == pytest.approx(3.9)
     # pattern-hybrid: A cold, A warm while B compiles in the background (3 s, done by the third request), then B
     p = out["pattern-hybrid"]
     assert p.total_s == pytest.approx(0.1 + 1.0 + 8 * 0.1) and p.background_compiles == 1
     assert [s.target for s in p.served][:3] == ["A", "A", "B"] and p.cold_starts == 1
-    assert p.total_s < out["oracle"].total_s                           # the oracle plans the foreground only
+    assert o.total_s < p.total_s < out["hybrid"].total_s             # it learns the pattern a request late
     assert p.evictions == 1 and out["hybrid"].evictions == 0          # A goes once B, which replaced it, is kept
 
 
@@ -211,7 +216,24 @@ def test_keep_alive_drops_an_idle_artefact_and_the_oracle_allows_for_it():
     assert short["oracle"].total_s == pytest.approx(1.5)               # nothing is kept: B's cold every time
     long = by_name(simulate.run(spaced, one, config=simulate.SimConfig(keep_alive_s=20.0)))
     assert long["only:A"].cold_starts == 1 and long["only:A"].total_s == pytest.approx(1.2)
-    assert long["oracle"].total_s == pytest.approx(1.2)                # A once, then warm A
+    assert long["oracle"].total_s == pytest.approx(0.5 + 0.1 + 0.1)    # B cold while A compiles aside, then warm A
+    # with the short keep-alive, A compiled in the background would have gone (at 1 s) before f came back (10 s)
+    assert short["oracle"].background_compiles == 0 and long["oracle"].background_compiles == 1
+
+
+@pytest.mark.quick
+def test_sizes_of_one_module_share_its_artefact():
+    # matmul takes its size as an argument: one module (one compile) serves every size, as in hwprof serve;
+    # canny builds its input into the module: each size is a module of its own
+    assert profiles.module_of("matmul", "30") == profiles.module_of("matmul", "300") == "matmul"
+    assert profiles.module_of("canny", "mini") != profiles.module_of("canny", "default")
+    sweep = hand(*(prof("matmul", "A", 1.0, w, size=n) for n, w in (("30", 0.01), ("300", 0.5))),
+                 *(prof("canny", "A", 2.0, 0.2, size=n) for n in ("mini", "default")))
+    order = [Request(0.0, "matmul", "30", 0), Request(1.0, "matmul", "300", 1),
+             Request(2.0, "canny", "mini", 2), Request(5.0, "canny", "default", 3)]
+    o = simulate.replay(order, sweep, policies.Single("A"), FOREVER)
+    assert [s.cold for s in o.served] == [True, False, True, True]
+    assert o.total_s == pytest.approx(1.0 + 0.5 + 2.0 + 2.0)
 
 
 @pytest.mark.quick
@@ -362,3 +384,38 @@ def test_a_persistent_host_never_pays_a_process_start_up():
     assert persistent.get("f", "mini", "t").warm_s == process.get("f", "mini", "t").warm_s == pytest.approx(0.11)
     with pytest.raises(ProfileError, match="unknown host model 'vm'"):
         for_host(profiles, "vm")
+
+
+def test_a_kept_replay_gives_report_table_ii_and_the_latency_figure(real_store, tmp_path):
+    from hwprof.report.build import build_report
+
+    import shutil
+
+    requests = [Request(5.0 * i, *REAL[i % 2], i) for i in range(12)]
+    trace.write(tmp_path / "t.csv", requests)
+    shutil.copytree(real_store, tmp_path / "kept")           # the replay kept beside the profiles it read
+    done = CliRunner().invoke(app, ["schedule", str(tmp_path / "t.csv"), "--profiles", str(real_store), "--json",
+                                    "--results", str(tmp_path / "kept")])
+    assert done.exit_code == 0, done.output
+    printed = {r["name"]: r for r in json.loads(done.output)}
+    out = build_report(tmp_path / "kept", tmp_path / "report", ["table2"])
+    section = out.sections[0]
+    assert not section.missing and section.provenance.startswith("machine ")
+    # the stored rows give back exactly what the command printed, policy by policy
+    for name, r in printed.items():
+        mine = section.table[section.table["policy"] == name]
+        assert set(mine["versus"]) == set(REAL_TARGETS)
+        for k in ("total_s", "p50_s", "p99_s", "memory_bytes", "decision_ns"):
+            assert mine[k].iloc[0] == pytest.approx(r[k], rel=1e-9), (name, k)
+        assert mine["cold_starts"].iloc[0] == r["cold_starts"]
+        for t in REAL_TARGETS:
+            assert mine[mine["versus"] == t]["speedup"].iloc[0] == pytest.approx(r["speedup_vs"][t], rel=1e-9)
+    assert (section.table["replay"].str.startswith("t.csv, simulated, persistent host")).all()
+    boxes = [trace_ for trace_ in section.figure.data if trace_.type == "box"]
+    assert [b.x[0] for b in boxes] == list(printed) and all(len(b.y) == len(requests) for b in boxes)
+    assert (tmp_path / "report" / "table2.csv").exists()
+    # nothing of a replay is a measured wall time: the profiles of the store it is kept in are unchanged
+    assert profiles.load(tmp_path / "kept").entries == profiles.load(real_store).entries
+    bad = CliRunner().invoke(app, ["schedule", str(tmp_path / "t.csv"), "--profiles", str(real_store),
+                                   "--results", "/proc/version/kept"])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1

@@ -53,14 +53,17 @@ def schedule(
                                  "with simulated, live and comparison lists)."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the table as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the table as Markdown."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Also keep every request's latency in this "
+                                           "results store (e.g. results/edge-schedule), for `hwprof report`'s "
+                                           "Table II and latency figure."),
 ):
     """Replay a trace through every policy by simulation from a store's profiles: the study's Table II."""
-    from hwprof.data.store import atomic_write_text
+    from hwprof.data.store import StoreError, atomic_write_text
     from hwprof.schedule import table
     from hwprof.schedule.live import LiveConfig, LiveError
     from hwprof.schedule.policies import PolicyError
     from hwprof.schedule.profiles import ProfileError
-    from hwprof.schedule.run import ScheduleConfig, schedule as run_schedule, schedule_live
+    from hwprof.schedule.run import ScheduleConfig, keep, schedule_live, simulated
     from hwprof.schedule.simulate import SimConfig
     from hwprof.schedule.trace import TraceError
 
@@ -69,9 +72,17 @@ def schedule(
     config = ScheduleConfig(trace, profiles, tuple(policy), tuple(target), sim, max_requests,
                             LiveConfig(live, speed) if live else None, host_model)
     try:
-        found = schedule_live(config) if live else run_schedule(config)
-    except (TraceError, ProfileError, PolicyError, LiveError) as exc:
+        if live:
+            found = schedule_live(config, results)
+        else:
+            outcomes = simulated(config)
+            if results is not None:
+                keep(config, outcomes, "simulated", results)
+            found = table.rows(outcomes)
+    except (TraceError, ProfileError, PolicyError, LiveError, StoreError) as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"--results {results}: {exc.strerror or exc}")
     rows = found["simulated"] if live else found
     if csv_out:
         atomic_write_text(csv_out, table.csv(rows))

@@ -14,6 +14,7 @@ from hwprof.data import phases, schema
 BASELINE = "wasmtime"                 # the study normalizes to Wasmtime (Cranelift)
 NATIVE = "native"
 SIMULATED_BACKENDS = ("cachegrind",)  # a simulator slows the run ~50x: its wall times never enter a timing figure
+REPLAY_BACKENDS = ("schedule-sim", "schedule-live")   # `hwprof schedule` replays: their "runtimes" are policies
 STARTUP_PHASES = phases.STARTUP_PARTS
 
 
@@ -71,11 +72,14 @@ def provenance(frame: pd.DataFrame) -> str:
     """One line naming the machine, CPU, backend(s) and versions the given rows came from."""
     if frame.empty:
         return ""
-    versions = frame.drop_duplicates(["runtime", "runtime_version"])
+    replay = frame["backend"].isin(REPLAY_BACKENDS)
+    versions = frame[~replay].drop_duplicates(["runtime", "runtime_version"])
     runtimes = ", ".join(f"{r} {v}".strip() for r, v in sorted(zip(versions["runtime"], versions["runtime_version"])))
+    policies = f"policies {_join(frame[replay]['runtime'])}; " if replay.any() else ""
     return (f"machine {_join(frame['machine'])}; CPU {_join(frame['cpu'])} ({_join(frame['microarch'])}, "
             f"{_join(frame['arch'])}); backend {_join(frame['backend'])}; {_join(frame['perf_version'])}; "
-            f"runtimes {runtimes}; hwprof {_join(frame['hwprof_version'])}")
+            + (f"runtimes {runtimes}; " if runtimes or not replay.any() else "")
+            + f"{policies}hwprof {_join(frame['hwprof_version'])}")
 
 
 def suites(workloads) -> dict[str, str]:

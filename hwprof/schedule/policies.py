@@ -3,7 +3,8 @@
 Singles always pick their target (the study's single-runtime modes, each with its artefact cache); the
 study's hybrid looks its profile up; the online hybrid also learns from observed times; the pattern-aware
 hybrid also asks the host for background compiles and keep-alive times from inter-arrival gaps; the oracle
-follows the best foreground plan in hindsight, made from the whole trace.
+follows the best plan in hindsight, made from the whole trace (per module: which target serves each request,
+and which one, if any, to compile in the background from the module's first request).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from hwprof.schedule.profiles import Profiles
+from hwprof.schedule.profiles import Profiles, module_of
 from hwprof.schedule.trace import Request
 
 KINDS = ("single", "hybrid", "oracle")
@@ -131,18 +132,18 @@ class PatternHybrid(StudyHybrid):
     the host's keep-alive), the one that served meanwhile dropped once superseded."""
 
     name: str = "pattern-hybrid"
-    gaps: dict = field(default_factory=dict)       # (function, size) -> (last arrival, mean gap or None)
+    gaps: dict = field(default_factory=dict)       # module -> (last arrival, mean gap or None)
     alive_gaps: float = 4.0                        # keep an artefact this many mean gaps
     smoothing: float = 0.3                         # weight of the newest gap in the moving mean
 
     def choose(self, request: Request, state: State) -> str:
         """The hybrid's choice; a background compile of the best warm target when the function recurs."""
-        key = (request.function, request.size)
-        last, gap = self.gaps.get(key, (None, None))
+        key, module = (request.function, request.size), module_of(request.function, request.size)
+        last, gap = self.gaps.get(module, (None, None))
         if last is not None:
             new = request.at_s - last
             gap = new if gap is None else (1 - self.smoothing) * gap + self.smoothing * new
-        self.gaps[key] = (request.at_s, gap)
+        self.gaps[module] = (request.at_s, gap)
         target = super().choose(request, state)
         steady = min(self.setting.targets, key=lambda t: self.setting.profiles.get(*key, t).warm_s)
         if gap is not None and steady != target and not state.cached(*key, steady):
@@ -160,58 +161,99 @@ class PatternHybrid(StudyHybrid):
 
 @dataclass
 class Oracle:
-    """The best foreground plan in hindsight: per function and size, the sequence of targets with the least
-    total run time over all its requests (every target's cold and warm times known, the host's keep-alive
-    allowed for; queueing and memory evictions are not foreseen)."""
+    """The best plan in hindsight, per module: the targets with the least total run time over all its requests
+    (every target's cold and warm time for each request known, the host's keep-alive allowed for), one target
+    perhaps compiled in the background from the module's first request. Lane contention, queueing and memory
+    evictions are not foreseen: a planned background artefact that is not kept yet when its request comes
+    (the lanes were busy) gives way to the hybrid's choice."""
 
     setting: Setting
     name: str = "oracle"
     kind: str = "oracle"
     plan: dict = field(default_factory=dict)       # request id -> target
+    background: dict = field(default_factory=dict)   # request id (a module's first) -> target compiled meanwhile
+    relies: set = field(default_factory=set)         # ids of requests planned on their background artefact
 
     def __post_init__(self):
-        streams: dict[tuple[str, str], list[Request]] = {}
+        streams: dict[str, list[Request]] = {}
         for r in self.setting.requests:
-            streams.setdefault((r.function, r.size), []).append(r)
+            streams.setdefault(module_of(r.function, r.size), []).append(r)
         for stream in streams.values():
-            self.plan.update(best_plan(self.setting, stream))
+            plans = [best_plan(self.setting, stream, b) for b in (None, *self.setting.targets)]
+            total, plan, b = min(plans, key=lambda found: found[0])
+            self.plan.update(plan)
+            if b is not None:
+                self.background[stream[0].id] = b
+                self.relies |= {r.id for r in stream if plan[r.id] == b}
 
     def choose(self, request: Request, state: State) -> str:
-        """The planned target."""
-        return self.plan[request.id]
+        """The planned target (the hybrid's choice where a planned background artefact is not kept yet)."""
+        b = self.background.get(request.id)
+        if b is not None:
+            state.compile_in_background(request.function, request.size, b)
+        target = self.plan[request.id]
+        if request.id in self.relies and not state.cached(request.function, request.size, target):
+            return StudyHybrid(self.setting).choose(request, state)
+        return target
 
     def observe(self, request: Request, target: str, latency_s: float, cold: bool) -> None:
         """The plan is fixed."""
 
 
-def best_plan(setting: Setting, stream: list[Request]) -> dict[int, str]:
-    """Request id -> target minimizing the stream's summed run time; a dynamic programme over the set of
-    targets whose artefact is kept (all of it dropped after a gap longer than the keep-alive)."""
-    targets = setting.targets
-    cost = {t: setting.profiles.get(stream[0].function, stream[0].size, t) for t in targets}
+def best_plan(setting: Setting, stream: list[Request], background: str | None = None
+              ) -> tuple[float, dict[int, str], str | None]:
+    """(summed run time, request id -> target, the background target) minimizing one module's stream: a
+    dynamic programme over the set of targets whose artefact is kept (all of it dropped after a gap longer
+    than the keep-alive); a background target's artefact joins every set once its compile, begun at the
+    stream's first request, has ended."""
+    keep = setting.keep_alive_s
+    costs: dict[tuple[str, str], object] = {}
+
+    def cost(r: Request, t: str):
+        if (r.size, t) not in costs:
+            costs[(r.size, t)] = setting.profiles.get(r.function, r.size, t)
+        return costs[(r.size, t)]
+
+    ready = None if background is None else stream[0].at_s + cost(stream[0], background).make_s
     frontier: dict[frozenset, float] = {frozenset(): 0.0}
     steps: list[dict[frozenset, tuple[frozenset, str]]] = []     # per request: state -> (state before, target)
     last = None
     for r in stream:
         entry = {k: k for k in frontier}                          # the state each frontier state came from
-        if last is not None and setting.keep_alive_s is not None and r.at_s - last > setting.keep_alive_s:
+        if last is not None and keep is not None and r.at_s - last > keep:
             best = min(frontier, key=frontier.get)
             frontier, entry = {frozenset(): frontier[best]}, {frozenset(): best}
+        if ready is not None and r.at_s >= ready:
+            if keep is None or r.at_s - ready <= keep:            # landed, and not expired unused since
+                frontier, entry = _with(frontier, entry, background)
+            ready = None
         nxt: dict[frozenset, float] = {}
         back: dict[frozenset, tuple[frozenset, str]] = {}
         for kept, total in frontier.items():
-            for t in targets:
-                step = total + (cost[t].warm_s if t in kept else cost[t].cold_s)
+            for t in setting.targets:
+                p = cost(r, t)
+                step = total + (p.warm_s if t in kept else p.cold_s)
                 state = kept | {t}
                 if state not in nxt or step < nxt[state]:
                     nxt[state], back[state] = step, (entry[kept], t)
         frontier, last = nxt, r.at_s
         steps.append(back)
-    state, path = min(frontier, key=frontier.get), []
+    state = min(frontier, key=frontier.get)
+    total, path = frontier[state], []
     for back in reversed(steps):
         state, t = back[state]
         path.append(t)
-    return {r.id: t for r, t in zip(stream, reversed(path))}
+    return total, {r.id: t for r, t in zip(stream, reversed(path))}, background
+
+
+def _with(frontier: dict, entry: dict, target: str) -> tuple[dict, dict]:
+    """Every kept set with one more artefact, the cheapest way to each, and where each came from."""
+    grown, came = {}, {}
+    for kept, total in frontier.items():
+        state = kept | {target}
+        if state not in grown or total < grown[state]:
+            grown[state], came[state] = total, entry[kept]
+    return grown, came
 
 
 REGISTRY: dict[str, Callable[[Setting], Policy]] = {

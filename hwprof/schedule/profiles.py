@@ -9,8 +9,8 @@ phase a target does not separate (wasmer's instantiate is inside its execute) is
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +22,16 @@ COLD_PARTS = phases.HOSTED                 # bootstrap, compile, instantiate, ex
 WARM_PARTS = phases.PER_INVOCATION         # instantiate, execute
 MAKE_PARTS = (phases.BOOTSTRAP, phases.COMPILE, phases.STARTUP)   # the work of making an artefact to keep
 KEY = ("workload", "size", "target")
+
+
+@lru_cache(maxsize=None)
+def module_of(function: str, size: str) -> str:
+    """The module a request of this function at this size runs, as a host keys what it compiled: a bundled
+    workload that takes its size as an argument (matmul, lenet) has one module for every size."""
+    from hwprof.workloads import catalogue
+
+    spec = catalogue()["workload"].get(function)
+    return function if spec is not None and spec.get("size_arg") else f"{function}[{size}]"
 
 
 class ProfileError(ValueError):

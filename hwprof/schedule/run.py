@@ -9,7 +9,7 @@ from pathlib import Path
 from hwprof.schedule import live as live_replay
 from hwprof.schedule import policies as pol
 from hwprof.schedule import profiles as prof
-from hwprof.schedule import simulate, table, trace
+from hwprof.schedule import simulate, store, table, trace
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,33 @@ def _requests(config: ScheduleConfig) -> list[trace.Request]:
     return requests[:config.max_requests] if config.max_requests else requests
 
 
-def schedule(config: ScheduleConfig) -> list[dict]:
-    """Replay the trace through every policy by simulation: Table II's rows (table.rows)."""
+def simulated(config: ScheduleConfig) -> list[simulate.Outcome]:
+    """Replay the trace through every policy by simulation: one Outcome per policy."""
     requests = _requests(config)
     profiles = prof.for_host(prof.load(config.profiles), config.host_model)
-    outcomes = simulate.run(requests, profiles, list(config.policies) or None, config.sim,
-                            list(config.targets) or None)
-    return table.rows(outcomes)
+    return simulate.run(requests, profiles, list(config.policies) or None, config.sim, list(config.targets) or None)
+
+
+def schedule(config: ScheduleConfig) -> list[dict]:
+    """Replay the trace through every policy by simulation: Table II's rows (table.rows)."""
+    return table.rows(simulated(config))
+
+
+def settings(config: ScheduleConfig) -> dict:
+    """What a stored replay was asked, for its run file's provenance."""
+    sim = config.sim
+    return {"trace": str(config.trace), "trace_sha256": store.digest(config.trace), "profiles": str(config.profiles),
+            "host_model": config.host_model, "policies": list(config.policies), "targets": list(config.targets),
+            "workers": sim.workers, "memory_budget": sim.memory_budget, "keep_alive_s": sim.keep_alive_s,
+            "compile_workers": sim.compile_workers, "max_requests": config.max_requests,
+            "live": None if config.live is None else {"url": config.live.url, "speed": config.live.speed}}
+
+
+def keep(config: ScheduleConfig, outcomes: list[simulate.Outcome], mode: str, root: Path) -> Path:
+    """Write one replay (simulated | live) into the results store at root: the run file's path."""
+    extra = f"{config.live.url} at {config.live.speed:g}x" if config.live else ""
+    note = store.describe(config.trace, mode, config.host_model, config.profiles, extra)
+    return store.write(root, outcomes, mode, note, settings(config))
 
 
 def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[live_replay.LiveOutcome]]:
@@ -69,8 +89,12 @@ def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[li
     return simulated, live_replay.run(requests, profiles, names, targets, config.live, sim.keep_alive_s)
 
 
-def schedule_live(config: ScheduleConfig) -> dict:
+def schedule_live(config: ScheduleConfig, results: Path | None = None) -> dict:
     """replay_live as rows: {"simulated": Table II's rows, "live": the same rows measured, "comparison": per
-    policy the simulated and live totals and their relative difference}."""
-    simulated, measured = (table.rows(o) for o in replay_live(config))
-    return {"simulated": simulated, "live": measured, "comparison": table.comparison(simulated, measured)}
+    policy the simulated and live totals and their relative difference}; both replays kept in `results`."""
+    sim_out, live_out = replay_live(config)
+    if results is not None:
+        keep(config, sim_out, "simulated", results)
+        keep(config, live_out, "live", results)
+    sim_rows, live_rows = table.rows(sim_out), table.rows(live_out)
+    return {"simulated": sim_rows, "live": live_rows, "comparison": table.comparison(sim_rows, live_rows)}

@@ -2,9 +2,11 @@
 
 Requests are served first come, first served by the first free worker; a request's latency is its wait
 plus its run time. The run time is the chosen target's cold time (bootstrap + compile + instantiate +
-execute) when its artefact for that function and size is not kept, else its warm time (instantiate +
-execute). An artefact is kept from the end of its compile; it goes when unused longer than its keep-alive
-or, under a memory budget, least recently used first. Background compiles run on their own lanes.
+execute) when its artefact for the request's module is not kept, else its warm time (instantiate +
+execute). An artefact is per module and target, as a real host keys it (a workload that takes its size as
+an argument has one module for all its sizes: profiles.module_of). It is kept from the end of its compile;
+it goes when unused longer than its keep-alive or, under a memory budget, least recently used first.
+Background compiles run on their own lanes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwprof.schedule import policies as pol
-from hwprof.schedule.profiles import Profiles
+from hwprof.schedule.profiles import Profiles, module_of
 from hwprof.schedule.trace import Request
 
 
@@ -99,6 +101,11 @@ class Kept:
     last_used: float
 
 
+def artefact_key(function: str, size: str, target: str) -> tuple[str, str]:
+    """What a host keys a kept artefact by: the request's module and the target."""
+    return module_of(function, size), target
+
+
 @dataclass
 class Host:
     """The simulated host's cache and compile lanes, as a policy's State sees it."""
@@ -106,9 +113,9 @@ class Host:
     profiles: Profiles
     config: SimConfig
     now: float = 0.0
-    kept: dict = field(default_factory=dict)          # (function, size, target) -> Kept
-    alive: dict = field(default_factory=dict)         # (function, size, target) -> keep-alive seconds
-    pending: list = field(default_factory=list)       # heap of (ready_s, seq, key, used_until)
+    kept: dict = field(default_factory=dict)          # (module, target) -> Kept
+    alive: dict = field(default_factory=dict)         # (module, target) -> keep-alive seconds
+    pending: list = field(default_factory=list)       # heap of (ready_s, seq, key, used_until, bytes)
     lanes: list = field(default_factory=list)         # when each background lane is free
     held: float = 0.0
     peak: float = 0.0
@@ -120,39 +127,41 @@ class Host:
         self.lanes = [0.0] * max(1, self.config.compile_workers)
 
     def cached(self, function: str, size: str, target: str) -> bool:
-        """Whether the target's artefact for this function and size is kept now."""
-        return (function, size, target) in self.kept
+        """Whether the target's artefact for this request's module is kept now."""
+        return artefact_key(function, size, target) in self.kept
 
     def compile_in_background(self, function: str, size: str, target: str) -> None:
         """Compile an artefact on the first free lane (nothing when it is kept or already being made)."""
-        key = (function, size, target)
+        key = artefact_key(function, size, target)
         if key in self.kept or any(p[2] == key for p in self.pending):
             return
         lane = min(range(len(self.lanes)), key=lambda i: self.lanes[i])
-        ready = max(self.now, self.lanes[lane]) + self.profiles.get(*key).make_s
+        ready = max(self.now, self.lanes[lane]) + self.profiles.get(function, size, target).make_s
         self.lanes[lane] = ready
         self.background += 1
-        self.land(key, ready, ready)
+        self.land(function, size, target, ready, ready)
 
     def keep_alive(self, function: str, size: str, target: str, seconds: float) -> None:
         """Keep this artefact while it is used at least every `seconds`."""
-        self.alive[(function, size, target)] = float(seconds)
+        self.alive[artefact_key(function, size, target)] = float(seconds)
 
-    def land(self, key, ready_s: float, used_until: float) -> None:
+    def land(self, function: str, size: str, target: str, ready_s: float, used_until: float) -> None:
         """An artefact that will be kept from ready_s (its compile's end), last used at used_until."""
         self.landed += 1
-        heapq.heappush(self.pending, (ready_s, self.landed, key, used_until))
+        nbytes = self.profiles.get(function, size, target).artefact_bytes or self.config.artefact_bytes
+        heapq.heappush(self.pending, (ready_s, self.landed, artefact_key(function, size, target), used_until, nbytes))
 
-    def touch(self, key, used_until: float) -> None:
+    def touch(self, function: str, size: str, target: str, used_until: float) -> None:
         """A kept artefact used until then."""
-        self.kept[key].last_used = max(self.kept[key].last_used, used_until)
+        kept = self.kept[artefact_key(function, size, target)]
+        kept.last_used = max(kept.last_used, used_until)
 
     def advance(self, now: float) -> None:
         """Move the clock: compiles that ended are kept, artefacts past their keep-alive dropped."""
         while self.pending and self.pending[0][0] <= now:
-            ready, _, key, used = heapq.heappop(self.pending)
+            ready, _, key, used, nbytes = heapq.heappop(self.pending)
             self._expire(ready)
-            self._insert(key, used)
+            self._insert(key, used, nbytes)
         self._expire(now)
         self.now = now
 
@@ -167,11 +176,10 @@ class Host:
         self.held -= self.kept.pop(key).bytes
         self.evictions += 1
 
-    def _insert(self, key, used: float) -> None:
+    def _insert(self, key, used: float, size: float) -> None:
         if key in self.kept:
-            self.touch(key, used)
+            self.kept[key].last_used = max(self.kept[key].last_used, used)
             return
-        size = self.profiles.get(*key).artefact_bytes or self.config.artefact_bytes
         budget = self.config.memory_budget
         if budget is not None and size > budget:
             return                        # too big to keep at all: every use compiles it again
@@ -200,9 +208,9 @@ def replay(requests: list[Request], profiles: Profiles, policy: pol.Policy, conf
         cold = not host.cached(*key)
         run = p.cold_s if cold else p.warm_s
         if cold:
-            host.land(key, start + p.make_s, start + run)
+            host.land(*key, start + p.make_s, start + run)
         else:
-            host.touch(key, start + run)
+            host.touch(*key, start + run)
         heapq.heappush(free, (start + run, worker))
         served.append(Served(r.id, r.function, r.size, target, cold, r.at_s, start, run))
         policy.observe(r, target, run, cold)
