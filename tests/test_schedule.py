@@ -419,3 +419,16 @@ def test_a_kept_replay_gives_report_table_ii_and_the_latency_figure(real_store, 
     bad = CliRunner().invoke(app, ["schedule", str(tmp_path / "t.csv"), "--profiles", str(real_store),
                                    "--results", "/proc/version/kept"])
     assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_an_ahead_of_time_targets_cold_cost_includes_making_its_artefact(tmp_path):
+    # wasmtime-aot's run only loads the artefact `wasmtime compile` made in another process (aot_compile): a host
+    # that finds none has to make it, so the profile's cold time and background compile both include that work
+    collect(CollectConfig("matmul", "wasmtime-aot", size="30", repetitions=1, warmup=0, results=tmp_path,
+                          events=("task_clock",)))
+    p = profiles.load(tmp_path).get("matmul", "30", "wasmtime-aot")
+    walls = load_results(tmp_path)
+    aot = walls[(walls["name"] == "wall_time") & (walls["phase"] == "aot_compile")]["value"]
+    assert len(aot) == 1 and p.cold["aot_compile"].mean == pytest.approx(aot.iloc[0])
+    assert p.make_s >= p.cold["aot_compile"].mean + p.cold["compile"].mean - 1e-12
+    assert p.cold_s == pytest.approx(sum(part.mean for part in p.cold.values()))

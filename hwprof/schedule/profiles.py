@@ -1,8 +1,9 @@
 """Profiles for the scheduler: per function, size and target, the cold and warm cost parts read from a store.
 
-Cold parts come from cold runs (bootstrap, compile, instantiate, execute, each summed per run as the
-report's cold_runs reads them); warm parts (instantiate, execute) per invocation from warm runs (the
-report's warm_runs, divided by its invocations). Each part is a mean with its 95% interval over runs. A
+Cold parts come from cold runs (bootstrap, compile, instantiate, execute, and an AOT target's aot_compile,
+each summed per run as the report's cold_runs reads them); warm parts (instantiate, execute) per invocation
+from warm runs (the report's warm_runs, divided by its invocations). Each part is a mean with its 95%
+interval over runs. A
 phase a target does not separate (wasmer's instantiate is inside its execute) is absent, not zero.
 """
 
@@ -18,9 +19,11 @@ import pandas as pd
 from hwprof.data import phases
 from hwprof.report.section import mean_interval, phase_sums, timing_rows, warm_runs
 
-COLD_PARTS = phases.HOSTED                 # bootstrap, compile, instantiate, execute
+# bootstrap, compile, instantiate, execute, and an ahead-of-time target's compile to its artefact (wasmtime-aot's
+# run only loads what `wasmtime compile` made: a host that finds no artefact has to make it first)
+COLD_PARTS = phases.HOSTED + (phases.AOT_COMPILE,)
 WARM_PARTS = phases.PER_INVOCATION         # instantiate, execute
-MAKE_PARTS = (phases.BOOTSTRAP, phases.COMPILE, phases.STARTUP)   # the work of making an artefact to keep
+MAKE_PARTS = (phases.BOOTSTRAP, phases.AOT_COMPILE, phases.COMPILE, phases.STARTUP)   # making an artefact to keep
 KEY = ("workload", "size", "target")
 
 
