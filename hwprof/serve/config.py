@@ -71,6 +71,10 @@ class ServeConfig:
         if unknown or not self.targets:
             raise ServeConfigError(f"unknown target {', '.join(unknown) or '(none given)'} "
                                    f"(choose from: {', '.join(TARGETS)})")
+        for name in self.targets:
+            why = TARGETS[name].missing() if TARGETS[name].missing else ""
+            if why:
+                raise ServeConfigError(f"target {name} cannot be served on this machine: {why}")
         if self.policy not in POLICIES:
             raise ServeConfigError(f"unknown policy {self.policy!r} (choose from: {', '.join(POLICIES)})")
         if self.workers < 1 or self.timeout_s <= 0:

@@ -46,6 +46,7 @@ class Planned:
     timeout_s: float
     memory_limit: int
     expected: str = ""
+    flavour: str = "wasm"            # the build of a bundled workload that wasm is (its targets' flavour)
 
 
 class Host:
@@ -97,7 +98,7 @@ class Host:
                        target, spec.timeout_s or self.config.timeout_s, spec.memory_limit or self.config.memory_limit)
 
     def _plan_bundled(self, function: str, body: dict, target: str | None) -> Planned:
-        from hwprof.workloads import WorkloadError, build, default_size, sizes_of
+        from hwprof.workloads import default_size, sizes_of
 
         spec = self.bundled[function]
         if "args" in body:
@@ -105,16 +106,32 @@ class Host:
         size = body.get("size", default_size(spec))
         if not isinstance(size, str) or size not in sizes_of(spec):
             raise RequestError(400, f"unknown size {size!r} for {function} (sizes: {', '.join(sizes_of(spec))})")
-        with self._build_lock:            # one build at a time: the build cache is not for racing writers
-            built = self._built.get((function, size))
-            if built is None:
-                try:
-                    built = self._built[(function, size)] = build(function, size)
-                except WorkloadError as exc:
-                    raise RequestError(500, f"building {function} failed: {exc}") from None
+        # The targets a request may run on share one build (the tiered pair are both Wasmtime's).
+        flavour = TARGETS[self._targets(target)[0]].flavour
+        built = self._build(function, size, flavour)
         wasm = str(built.program)
         return Planned(function, size, wasm, self._digest(wasm), tuple(built.args), target,
-                       self.config.timeout_s, self.config.memory_limit, built.expected)
+                       self.config.timeout_s, self.config.memory_limit, built.expected, flavour)
+
+    def _build(self, function: str, size: str, flavour: str):
+        """A bundled workload's build of this flavour (built once per host)."""
+        from hwprof.workloads import WorkloadError, build
+
+        with self._build_lock:            # one build at a time: the build cache is not for racing writers
+            built = self._built.get((function, size, flavour))
+            if built is None:
+                try:
+                    built = self._built[(function, size, flavour)] = build(function, size, flavour=flavour)
+                except WorkloadError as exc:
+                    raise RequestError(500, f"building {function} failed: {exc}") from None
+        return built
+
+    def _key_for(self, planned: Planned, target: str) -> str:
+        """The digest of the module a target runs for a checked request (its own build of a bundled workload)."""
+        flavour = TARGETS[target].flavour
+        if planned.size is None or flavour == planned.flavour:
+            return planned.key
+        return self._digest(str(self._build(planned.function, planned.size, flavour).program))
 
     def _digest(self, wasm: str) -> str:
         with self._lock:
@@ -122,10 +139,11 @@ class Host:
                 self._digests[wasm] = hashlib.sha256(Path(wasm).read_bytes()).hexdigest()[:20]
             return self._digests[wasm]
 
-    def _targets(self, planned: Planned) -> list[str]:
-        """The targets to try in order (the last one runs when none is warm)."""
-        if planned.target:
-            return [planned.target]
+    def _targets(self, target: str | None) -> list[str]:
+        """The targets to try in order for a request that forces this target or none (the last one runs when
+        none is warm)."""
+        if target:
+            return [target]
         fast = [t for t in self.config.targets if TARGETS[t].fast_tier]
         if self.config.policy == "tiered" and OPTIMIZING in self.config.targets and fast:
             return [OPTIMIZING, fast[0]]
@@ -142,7 +160,7 @@ class Host:
         with self._lock:
             self.metrics.in_flight += 1
         try:
-            worker, target = self.pool.acquire(planned.key, self._targets(planned))
+            worker, target = self.pool.acquire(planned.key, self._targets(planned.target))
             try:
                 answer = self.pool.run(worker, self._job(planned, target))
             finally:
@@ -178,7 +196,8 @@ class Host:
             compiling = sorted(t for k, t in self._compiling if k == planned.key)
             background = self.metrics.background_compiles
         return {"function": planned.function, "size": planned.size, "key": planned.key, "compiling": compiling,
-                "held": {t: sorted(map(str, self.cache.holders(planned.key, t, now))) for t in self.config.targets},
+                "held": {t: sorted(map(str, self.cache.holders(self._key_for(planned, t), t, now)))
+                         for t in self.config.targets},
                 "held_bytes": self.cache.held_bytes, "evictions": self.cache.evictions,
                 "background_compiles": background}
 

@@ -2,7 +2,8 @@
 
 A request goes to an idle worker that holds its artefact when there is one (warm), else to any idle
 worker (which compiles: cold). A worker that does not answer within the job's time limit plus a grace
-is killed and started afresh (its cached modules are gone, and the cache is told so).
+is killed and started afresh (its cached modules are gone, and the cache is told so); so is a worker whose
+helper process died (node's: the modules of that target are gone).
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class Pool:
         except WorkerLost as exc:
             self.cache.drop_holder(worker.index)
             return {"cold": False, "error": str(exc), "phases": {}}
+        if answer.get("lost"):                    # a helper of this worker died: its modules for the target went
+            self.cache.drop_holder(worker.index, job["target"])
         now = time.monotonic()
         holder = DISK if TARGETS[job["target"]].held == "disk" else worker.index
         if answer.get("cold") and answer.get("bytes") is not None:

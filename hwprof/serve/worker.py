@@ -1,14 +1,16 @@
 """A worker process of the serving host: `python -m hwprof.serve.worker SCRATCH ARTEFACTS`.
 
 It reads one JSON job per line on stdin and answers one JSON line on stdout, one job at a time. It keeps
-what its targets compiled (a wasmtime.Module per function in memory; files under ARTEFACTS for the disk
-targets), runs every request in a fresh store and instance (a fresh process for wasm2c), with WASI that
-has argv and stdio only (no folders, no environment, no sockets), a linear-memory limit (Wasmtime's store
-limiter; wasm2c's --memory-limit) and a time limit (epoch interruption; a killed process for wasm2c).
+what its targets compiled (a wasmtime.Module per function in memory; WebAssembly.Modules in its node helper,
+node.py; files under ARTEFACTS for the disk targets, wasmer's in the SDK's cache, wasmer.py), runs every
+request in a fresh store and instance (a fresh process for wasm2c), with WASI that has argv and stdio only
+(no folders, no environment, no sockets), a linear-memory limit (Wasmtime's store limiter; wasm2c's
+--memory-limit; the module's memory maximum lowered for node and wasmer) and a time limit (epoch
+interruption; a killed process for wasm2c, a terminated runner thread for node, a killed helper for wasmer).
 
 Job: {"op": "run" | "compile", "target", "key" (the wasm's digest), "wasm", "name", "args", "timeout_s",
 "memory_limit", "evict": [[key, target], ...]}. Answer: {"cold", "bytes", "path", "phases", "stdout_tail",
-"exit_code", "error"}.
+"exit_code", "error", "lost"}; "lost": a helper died, and what this worker held for the target went with it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from hwprof.serve.child import ChildLost
+from hwprof.serve.node import Node
 from hwprof.serve.targets import TARGETS
+from hwprof.serve.wasmer import Wasmer
 
 TAIL = 4096
 
@@ -217,11 +222,18 @@ def _one_line(exc: Exception) -> str:
     return first_cause(exc)
 
 
-KINDS = {"wasmtime": Wasmtime, "wasmtime-aot": WasmtimeAot, "wasm2c": Wasm2c}
+KINDS = {"wasmtime": Wasmtime, "wasmtime-aot": WasmtimeAot, "wasm2c": Wasm2c, "node": Node, "wasmer": Wasmer}
 
 
 def handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
     """One job: evict what the host dropped, obtain the artefact (timed as compile), run unless compile-only."""
+    try:
+        return _handle(job, keepers, scratch, artefacts)
+    except ChildLost as exc:          # a helper died (node's): the modules it held are gone, and the host is told
+        return {"cold": False, "error": str(exc), "phases": {}, "lost": True}
+
+
+def _handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
     for key, target in job.get("evict", []):
         if target in keepers:
             keepers[target].drop(key)
@@ -234,6 +246,8 @@ def handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
     t0 = time.perf_counter()
     try:
         artefact, cold, nbytes, path = keeper.obtain(job)
+    except ChildLost:
+        raise
     except Exception as exc:          # a module this target cannot compile: the request's error
         return {"cold": True, "error": f"{name} could not compile the module: {_one_line(exc)}",
                 "phases": {"compile_s": time.perf_counter() - t0}}
