@@ -197,8 +197,9 @@ def settings_of(url: str, requests: list[Request] = ()) -> dict:
 def run(requests: list[Request], profiles: Profiles, names: list[str], targets: tuple[str, ...],
         config: LiveConfig, keep_alive_s: float | None = None) -> list[LiveOutcome]:
     """Every named policy's live replay, in that order, each from a clean host (requests' times as sent:
-    already divided by the speed); keep_alive_s is the host's, which the oracle's plan allows for."""
-    setting = pol.Setting(profiles, targets, tuple(requests), keep_alive_s)
+    already divided by the speed); keep_alive_s is the host's, which the oracle's plan allows for (the live
+    host keeps by it, not as a policy asks)."""
+    setting = pol.Setting(profiles, targets, tuple(requests), keep_alive_s, keeps_asked=False)
     return replay(requests, [pol.make(n, setting) for n in names], targets, config)
 
 

@@ -16,6 +16,7 @@ from hwprof.schedule.profiles import Profiles, module_of
 from hwprof.schedule.trace import Request
 
 KINDS = ("single", "hybrid", "oracle")
+FOREVER = float("inf")            # a keep-alive that never runs out
 SINGLE = "only:"                  # a single target's policy is named only:<target>
 
 
@@ -53,7 +54,9 @@ class Setting:
     profiles: Profiles
     targets: tuple[str, ...]
     requests: tuple[Request, ...] = ()
-    keep_alive_s: float | None = None      # the host's keep-alive, which the oracle's plan allows for
+    keep_alive_s: float | None = None      # the host's keep-alive
+    keeps_asked: bool = True               # whether the host keeps an artefact as long as a policy asks (the
+                                           # simulated one does; a live hwprof serve keeps by its own keep-alive)
 
 
 def _expected(setting: Setting, request: Request, target: str, cached: bool) -> float:
@@ -162,10 +165,11 @@ class PatternHybrid(StudyHybrid):
 @dataclass
 class Oracle:
     """The best plan in hindsight, per module: the targets with the least total run time over all its requests
-    (every target's cold and warm time for each request known, the host's keep-alive allowed for), one target
-    perhaps compiled in the background from the module's first request. Lane contention, queueing and memory
-    evictions are not foreseen: a planned background artefact that is not kept yet when its request comes
-    (the lanes were busy) gives way to the hybrid's choice."""
+    (every target's cold and warm time for each request known), one target perhaps compiled in the background
+    from the module's first request, every artefact it makes asked to be kept (where the host keeps what it
+    is asked to; else the host's keep-alive is allowed for). Lane contention, queueing and memory evictions
+    are not foreseen: a planned background artefact that is not kept yet when its request comes (the lanes
+    were busy) gives way to the hybrid's choice."""
 
     setting: Setting
     name: str = "oracle"
@@ -191,9 +195,11 @@ class Oracle:
         b = self.background.get(request.id)
         if b is not None:
             state.compile_in_background(request.function, request.size, b)
+            state.keep_alive(request.function, request.size, b, FOREVER)
         target = self.plan[request.id]
         if request.id in self.relies and not state.cached(request.function, request.size, target):
-            return StudyHybrid(self.setting).choose(request, state)
+            target = StudyHybrid(self.setting).choose(request, state)
+        state.keep_alive(request.function, request.size, target, FOREVER)
         return target
 
     def observe(self, request: Request, target: str, latency_s: float, cold: bool) -> None:
@@ -203,10 +209,10 @@ class Oracle:
 def best_plan(setting: Setting, stream: list[Request], background: str | None = None
               ) -> tuple[float, dict[int, str], str | None]:
     """(summed run time, request id -> target, the background target) minimizing one module's stream: a
-    dynamic programme over the set of targets whose artefact is kept (all of it dropped after a gap longer
-    than the keep-alive); a background target's artefact joins every set once its compile, begun at the
-    stream's first request, has ended."""
-    keep = setting.keep_alive_s
+    dynamic programme over the set of targets whose artefact is kept (where the host keeps only by its
+    keep-alive, all of it dropped after a longer gap); a background target's artefact joins every set once
+    its compile, begun at the stream's first request, has ended."""
+    keep = None if setting.keeps_asked else setting.keep_alive_s
     costs: dict[tuple[str, str], object] = {}
 
     def cost(r: Request, t: str):
