@@ -78,7 +78,7 @@ def expected(function: str, size: str) -> str:
 
 def test_every_request_answered_by_the_policys_target_cold_only_where_the_host_had_nothing(store, url, trace_file):
     config = ScheduleConfig(trace_file, store, POLICIES, live=live.LiveConfig(url, FAST))
-    simulated, measured = replay_live(config)
+    simulated, measured, overhead = replay_live(config)
     assert [o.name for o in measured] == [o.name for o in simulated] == list(POLICIES)
     prof = profiles.load(store)
     for outcome in measured:
@@ -105,6 +105,14 @@ def test_every_request_answered_by_the_policys_target_cold_only_where_the_host_h
                 if len(mine) > WORKERS:
                     assert not all(s.cold for s in mine)
         assert outcome.cold_starts == sum(a["cold"] for a in outcome.answers)
+        assert outcome.admin_s > 0                          # the replay's own exchanges, kept out of latencies
+    # the per-request overhead each target adds, measured before the replays, is in every simulated request
+    assert set(overhead) == set(TARGETS) and all(abs(v) < 5.0 for v in overhead.values())
+    hosted = profiles.for_host(prof, "persistent")
+    for outcome in simulated:
+        for s in outcome.served:
+            p = hosted.get(s.function, s.size, s.target)
+            assert s.run_s == pytest.approx((p.cold_s if s.cold else p.warm_s) + overhead[s.target], abs=1e-9)
 
 
 def test_one_at_a_time_a_repeat_on_a_kept_target_is_warm(store, url, tmp_path):
@@ -149,7 +157,7 @@ def test_the_command_reports_live_beside_simulated(store, url, trace_file):
                                     *(x for p in POLICIES for x in ("--policy", p))])
     assert done.exit_code == 0, done.output
     found = json.loads(done.output)
-    assert set(found) == {"simulated", "live", "comparison"}
+    assert set(found) == {"simulated", "live", "comparison", "overhead_s"}
     for block in ("simulated", "live"):
         assert [r["name"] for r in found[block]] == list(POLICIES)
         for r in found[block]:

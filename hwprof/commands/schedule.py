@@ -92,7 +92,8 @@ def schedule(
         typer.echo(json.dumps(found, indent=1))
     elif live:
         typer.echo("\n\n".join([table.text(rows), table.text(found["live"], table.LIVE_TITLE),
-                                 table.comparison_text(found["comparison"])]))
+                                 table.comparison_text(found["comparison"]),
+                                 table.overhead_text(found["overhead_s"])]))
     else:
         typer.echo(table.text(rows))
 

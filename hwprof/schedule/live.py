@@ -5,7 +5,9 @@ Policies run one after another in the order named; before each, the host drops e
 divided by the speed, through at most as many requests in flight as the host has workers (a request that
 finds none free waits, and the wait counts in its latency, as a simulated queue's does). When a slot is
 free the policy is asked, the host is told to run {"size", "target"} and the answer's `cold` and the time
-from sending to answer are what the policy observes. A request's latency is from its arrival to its answer.
+from sending to answer are what the policy observes. A request's latency is its wait for a slot plus the
+time from sending to answer: the replay's own exchanges in between (reading the host's state, asking for a
+compile) stand in for a scheduler inside the host and are counted apart (admin_s).
 
 The policy's State is the live host's, read before each decision (POST /admin/held): `cached` says whether
 any holder keeps that target's artefact for the request's module (a module in one worker's memory is warm
@@ -39,6 +41,7 @@ class LiveConfig:
     speed: float = 1.0                    # trace seconds per second of replay (the run's trace is divided by it)
     concurrency: int | None = None        # requests in flight at once (default: the host's workers)
     timeout_s: float = 600.0              # per HTTP exchange
+    calibrate: bool = True                # measure each target's per-request overhead first, for the simulation
 
 
 @dataclass
@@ -47,6 +50,16 @@ class LiveOutcome(Outcome):
 
     answers: list = field(default_factory=list)      # the host's JSON answer per request, in trace order
     keep_alive_asks: int = 0
+    admin_s: float = 0.0                             # mean seconds per request of the replay's own exchanges
+
+    def overhead_s(self) -> dict[str, float]:
+        """Per target, the mean seconds a request took beyond the phases its answer reports (HTTP, JSON, the
+        worker's pipe, a wasm2c process's start): what the host adds to a profile's times."""
+        per: dict[str, list[float]] = {}
+        for s, a in zip(self.served, self.answers):
+            phases = sum(v for v in (a or {}).get("phases", {}).values() if v is not None)
+            per.setdefault(s.target, []).append(s.run_s - phases)
+        return {t: sum(v) / len(v) for t, v in per.items()}
 
 
 @dataclass
@@ -115,7 +128,7 @@ async def _replay(live: Live, requests: list[Request], policy: pol.Policy, confi
     await live.json("POST", "/admin/reset", "starting clean")
     state, gate = HostState(), asyncio.Semaphore(slots)
     served, answers = [None] * len(requests), [None] * len(requests)
-    spent, peak, first = [0], [0.0], None
+    spent, peak, first, admin = [0], [0.0], None, [0.0]
     loop = asyncio.get_running_loop()
     t0 = loop.time()
 
@@ -124,6 +137,7 @@ async def _replay(live: Live, requests: list[Request], policy: pol.Policy, confi
         at = r.at_s
         await asyncio.sleep(max(0.0, t0 + at - loop.time()))
         async with gate:
+            slot = loop.time() - t0                   # a worker is free: the queueing wait ends here
             held = await live.held(r.function, r.size)
             first = held if first is None else first
             state.seen[(r.function, r.size)], state.now = held["held"], loop.time() - t0
@@ -145,7 +159,8 @@ async def _replay(live: Live, requests: list[Request], policy: pol.Policy, confi
         if answer.status_code not in (200, 500) or "target" not in body:
             raise LiveError(f"{live.url}: request {r.id} ({r.function}[{r.size}] on {target}) refused: "
                             f"{body.get('error') or f'HTTP {answer.status_code}'}")
-        served[i] = Served(r.id, r.function, r.size, target, bool(body.get("cold")), at, sent, done - sent)
+        admin[0] += sent - slot
+        served[i] = Served(r.id, r.function, r.size, target, bool(body.get("cold")), at, slot, done - sent)
         answers[i] = body
         policy.observe(r, target, done - sent, bool(body.get("cold")))
 
@@ -154,7 +169,8 @@ async def _replay(live: Live, requests: list[Request], policy: pol.Policy, confi
     peak[0] = max(peak[0], float(last["held_bytes"]))
     return LiveOutcome(policy.name, policy.kind, served, spent[0] / max(1, len(requests)), peak[0],
                        last["evictions"] - first["evictions"],
-                       last["background_compiles"] - first["background_compiles"], answers, state.keep_alive_asks)
+                       last["background_compiles"] - first["background_compiles"], answers, state.keep_alive_asks,
+                       admin[0] / max(1, len(requests)))
 
 
 async def _check(live: Live, requests: list[Request]) -> dict:
@@ -192,6 +208,44 @@ def settings_of(url: str, requests: list[Request] = ()) -> dict:
             return await _check(Live(client, url), list(requests))
 
     return asyncio.run(ask())
+
+
+CALIBRATION_REQUESTS = 7                # per target: one cold, then warm ones whose median is kept
+
+
+async def _overhead(live: Live, function: str, size: str, target: str, warm_s: float) -> float:
+    """Seconds a warm request of one target takes live beyond its profile's warm time (median of a few)."""
+    await live.json("POST", "/admin/reset", "starting clean")
+    times = []
+    for _ in range(CALIBRATION_REQUESTS):
+        begun = time.perf_counter()
+        answer = await live.call("POST", f"/run/{function}", json={"size": size, "target": target})
+        took = time.perf_counter() - begun
+        body = answer.json() if answer.status_code in (200, 500) else {}
+        if answer.status_code != 200 or body.get("error"):
+            raise LiveError(f"{live.url}: calibrating {target} on {function}[{size}]: "
+                            f"{body.get('error') or f'HTTP {answer.status_code}'}")
+        if not body.get("cold"):
+            times.append(took)
+    times.sort()
+    return times[len(times) // 2] - warm_s if times else 0.0
+
+
+def calibrate(url: str, requests: list[Request], profiles: Profiles, targets: tuple[str, ...]) -> dict[str, float]:
+    """Per target, what the live host adds to a request beyond the profile's warm time (HTTP, JSON, the worker's
+    pipe, a wasm2c process's start), measured on the trace's quickest function before any replay: the
+    simulation of that host adds it to every request of the target."""
+    import httpx
+
+    quick = min(sorted({(r.function, r.size) for r in requests}),
+                key=lambda k: min(profiles.get(*k, t).warm_s for t in targets))
+
+    async def measure() -> dict[str, float]:
+        async with httpx.AsyncClient(timeout=600) as client:
+            live = Live(client, url)
+            return {t: await _overhead(live, *quick, t, profiles.get(*quick, t).warm_s) for t in targets}
+
+    return asyncio.run(measure())
 
 
 def run(requests: list[Request], profiles: Profiles, names: list[str], targets: tuple[str, ...],

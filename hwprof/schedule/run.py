@@ -53,16 +53,20 @@ def settings(config: ScheduleConfig) -> dict:
             "live": None if config.live is None else {"url": config.live.url, "speed": config.live.speed}}
 
 
-def keep(config: ScheduleConfig, outcomes: list[simulate.Outcome], mode: str, root: Path) -> Path:
+def keep(config: ScheduleConfig, outcomes: list[simulate.Outcome], mode: str, root: Path,
+         overhead: dict[str, float] | None = None) -> Path:
     """Write one replay (simulated | live) into the results store at root: the run file's path."""
     extra = f"{config.live.url} at {config.live.speed:g}x" if config.live else ""
     note = store.describe(config.trace, mode, config.host_model, config.profiles, extra)
-    return store.write(root, outcomes, mode, note, settings(config))
+    return store.write(root, outcomes, mode, note, {**settings(config), "overhead_s": overhead or {}})
 
 
-def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[live_replay.LiveOutcome]]:
+def replay_live(config: ScheduleConfig
+                ) -> tuple[list[simulate.Outcome], list[live_replay.LiveOutcome], dict[str, float]]:
     """Replay the trace (its times divided by the speed) against the live host, and by simulation of a host
-    with the live one's workers, budget and keep-alive: the simulated and the live outcomes, policy by policy."""
+    with the live one's workers, budget and keep-alive (kept by it, not as policies ask) and per-request
+    overhead per target (live_replay.calibrate): the simulated and the live outcomes, policy by policy, and
+    the overhead per target the simulation added."""
     speed = config.live.speed
     if speed <= 0:
         raise live_replay.LiveError(f"--speed must be positive, not {speed:g}")
@@ -83,18 +87,23 @@ def replay_live(config: ScheduleConfig) -> tuple[list[simulate.Outcome], list[li
         raise live_replay.LiveError(f"no target {config.live.url} serves ({', '.join(host.get('targets', []))}) "
                                     f"has a profile in {config.profiles} for every function of the trace")
     names = list(config.policies) or pol.names(targets)
+    overhead = live_replay.calibrate(config.live.url, requests, profiles, targets) if config.live.calibrate else {}
     sim = replace(config.sim, workers=config.live.concurrency or int(host.get("workers") or 1),
-                  memory_budget=host.get("memory_budget"), keep_alive_s=host.get("keep_alive_s"))
+                  memory_budget=host.get("memory_budget"), keep_alive_s=host.get("keep_alive_s"),
+                  overhead_s=overhead, keeps_asked=False)
     simulated = simulate.run(requests, profiles, names, sim, list(targets))
-    return simulated, live_replay.run(requests, profiles, names, targets, config.live, sim.keep_alive_s)
+    return simulated, live_replay.run(requests, profiles, names, targets, config.live, sim.keep_alive_s), overhead
 
 
 def schedule_live(config: ScheduleConfig, results: Path | None = None) -> dict:
     """replay_live as rows: {"simulated": Table II's rows, "live": the same rows measured, "comparison": per
     policy the simulated and live totals and their relative difference}; both replays kept in `results`."""
-    sim_out, live_out = replay_live(config)
+    sim_out, live_out, overhead = replay_live(config)
     if results is not None:
-        keep(config, sim_out, "simulated", results)
-        keep(config, live_out, "live", results)
+        keep(config, sim_out, "simulated", results, overhead)
+        keep(config, live_out, "live", results, overhead)
     sim_rows, live_rows = table.rows(sim_out), table.rows(live_out)
-    return {"simulated": sim_rows, "live": live_rows, "comparison": table.comparison(sim_rows, live_rows)}
+    for row, o in zip(live_rows, live_out):
+        row["admin_s"] = o.admin_s
+    return {"simulated": sim_rows, "live": live_rows, "comparison": table.comparison(sim_rows, live_rows),
+            "overhead_s": overhead}

@@ -32,6 +32,9 @@ class SimConfig:
                                           # as Shahrad et al. report it, ATC'20); None: never
     compile_workers: int = 1              # lanes for background compiles, apart from the request workers
     artefact_bytes: float = float(1 << 20)   # an artefact's bytes where its profile does not know them
+    overhead_s: dict = field(default_factory=dict)   # target -> seconds the host adds to every request's profile
+                                                     # time (HTTP, JSON, pipes, a process per request): 0 if absent
+    keeps_asked: bool = True              # keep an artefact as long as a policy asks (False: by keep_alive_s only)
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,10 @@ class Host:
         self.land(function, size, target, ready, ready)
 
     def keep_alive(self, function: str, size: str, target: str, seconds: float) -> None:
-        """Keep this artefact while it is used at least every `seconds`."""
-        self.alive[artefact_key(function, size, target)] = float(seconds)
+        """Keep this artefact while it is used at least every `seconds` (a host that keeps by its own keep-alive
+        only counts the ask)."""
+        if self.config.keeps_asked:
+            self.alive[artefact_key(function, size, target)] = float(seconds)
 
     def land(self, function: str, size: str, target: str, ready_s: float, used_until: float) -> None:
         """An artefact that will be kept from ready_s (its compile's end), last used at used_until."""
@@ -206,7 +211,7 @@ def replay(requests: list[Request], profiles: Profiles, policy: pol.Policy, conf
         key = (r.function, r.size, target)
         p = profiles.get(*key)
         cold = not host.cached(*key)
-        run = p.cold_s if cold else p.warm_s
+        run = (p.cold_s if cold else p.warm_s) + config.overhead_s.get(target, 0.0)
         if cold:
             host.land(*key, start + p.make_s, start + run)
         else:
@@ -229,6 +234,6 @@ def run(requests: list[Request], profiles: Profiles, names: list[str] | None = N
     if singles:
         profiles.covering(needs, singles)
     targets = tuple(profiles.covering(needs, targets))
-    setting = pol.Setting(profiles, targets, tuple(requests), config.keep_alive_s)
+    setting = pol.Setting(profiles, targets, tuple(requests), config.keep_alive_s, config.keeps_asked)
     chosen = [pol.make(n, setting) for n in (names or pol.names(targets))]
     return [replay(requests, profiles, p, config) for p in chosen]

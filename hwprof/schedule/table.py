@@ -68,6 +68,14 @@ def comparison_text(rows_: list[dict]) -> str:
     return text_table(flat, COMPARISON_TITLE)
 
 
+def overhead_text(overhead: dict[str, float]) -> str:
+    """The per-request overhead per target that a simulation of a live host added, in one line."""
+    if not overhead:
+        return "The simulation added no per-request host overhead (not calibrated)."
+    parts = ", ".join(f"{t} {1e3 * v:+.2f} ms" for t, v in overhead.items())
+    return f"Per-request host overhead the simulation added (measured before the replays, warm): {parts}"
+
+
 def frame(table: list[dict]) -> pd.DataFrame:
     """The rows as one wide frame for reading: a `vs <target>` column per single target (Table II's layout)."""
     flat = []
