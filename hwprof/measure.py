@@ -16,7 +16,7 @@ from hwprof.backends import Count, Launch, Pass
 from hwprof.data import phases
 from hwprof.data.schema import Record
 from hwprof.plan import Plan
-from hwprof.runtimes import Job, Outcome, Prepared
+from hwprof.runtimes import NO_REPORT, Job, Outcome, Prepared
 from hwprof.workloads import module
 
 
@@ -80,6 +80,10 @@ def failure_line(outcome: Outcome, rc: int | None, tail: str, timeout: float) ->
         return f"timed out after {timeout:g} s (raise it with --timeout)"
     if outcome.exit_code not in (None, 0) and not outcome.error:
         return f"the module exited with status {outcome.exit_code}"
+    if outcome.error == NO_REPORT:       # a crash: what the process (or its launcher) said last is the clue
+        said = [f"killed by signal {-rc}" if rc < 0 else f"exit {rc}" if rc else "", tail]
+        said = [part for part in said if part]
+        return f"{NO_REPORT} ({': '.join(said)})" if said else NO_REPORT
     if outcome.error:
         where = outcome.stage if outcome.stage not in ("", "done") else "run"
         return f"{where} failed: {outcome.error}"

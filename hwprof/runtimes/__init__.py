@@ -229,12 +229,15 @@ def get(name: str, **options) -> Runtime:
     raise RuntimeTargetError(f"unknown runtime {name!r} (choose from: {', '.join(names())})")
 
 
+NO_REPORT = "the measured process ended without reporting"   # no result file: it crashed or was killed
+
+
 def read_outcome(job: Job) -> Outcome:
     """Read the result file a host process wrote (hosts share this format)."""
     path = job.workdir / "result.json"
     stdout = (job.workdir / "stdout.txt").read_text(errors="replace") if (job.workdir / "stdout.txt").exists() else ""
     if not path.exists():
-        return Outcome(ok=False, error="the measured process ended without reporting", stdout=stdout)
+        return Outcome(ok=False, error=NO_REPORT, stdout=stdout)
     d = json.loads(path.read_text())
     failed = bool(d.get("error")) or (d.get("stage") != "done" and job.stop_after == "execute") \
         or d.get("exit_code") not in (None, 0)
