@@ -240,6 +240,21 @@ def test_a_tiny_budget_keeps_nothing_so_every_request_is_cold(start):
     assert server.metrics()[("hwprof_serve_cache_bytes", ())] == 0
 
 
+@pytest.mark.parametrize("stop", ["kill", "epoch"])
+def test_a_wasmtime_time_limit_either_restarts_the_worker_or_interrupts_the_code(start, stop):
+    # kill (the default): the engine is the one hwprof measures (no epoch check in every loop), and the worker
+    # past the limit answers and ends itself, so what it held is gone; epoch: the request traps, modules stay
+    server = start("--workers", "1", "--stop", stop, "--targets", "wasmtime")
+    assert server.run("gemm", size="mini").json()["cold"] is True
+    assert server.run("gemm", size="mini").json()["cold"] is False
+    looped = server.run("forever").json()
+    assert looped["error"].startswith("time limit: the function ran past 2 s"), looped
+    assert ("restarted" in looped["error"]) == (stop == "kill")
+    again = server.run("gemm", size="mini").json()
+    assert again["result"]["checksum"] == expected("gemm", "mini") and again["cold"] is (stop == "kill"), again
+    assert server.client.get("/healthz").json()["status"] == "ok"
+
+
 def test_tiered_serves_by_winch_until_cranelift_is_ready(start):
     server = start("--policy", "tiered", "--targets", "wasmtime,wasmtime-winch")
     first = server.run("2mm", size="mini").json()

@@ -29,6 +29,9 @@ def serve(
     policy: str = typer.Option("single", "--policy", help="single: the default target; tiered: a fast tier "
                                "(Winch or Pulley) while Cranelift compiles in the background."),
     max_body: str = typer.Option("64K", "--max-body", help="The largest request body accepted (413 beyond)."),
+    stop: str = typer.Option("kill", "--stop", help="How a Wasmtime request past its time limit is stopped: "
+                             "kill (the worker ends and restarts, losing its modules; code as hwprof measures "
+                             "it) or epoch (epoch interruption: modules kept, but every loop pays a check)."),
 ):
     """Serve wasm functions over HTTP: POST /run/FUNCTION, GET /metrics, GET /healthz (SIGTERM stops gracefully)."""
     from hwprof.serve.app import serve as run_host
@@ -39,7 +42,7 @@ def serve(
                                targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
                                memory_budget=parse_size(memory_budget), keep_alive_s=keep_alive,
                                memory_limit=parse_size(memory_limit), timeout_s=timeout, workers=workers,
-                               max_body=parse_size(max_body), policy=policy, log=log)
+                               max_body=parse_size(max_body), policy=policy, log=log, stop=stop)
     except ServeConfigError as exc:
         fail(str(exc))
     try:

@@ -17,6 +17,11 @@ from pathlib import Path
 from hwprof.serve.targets import DEFAULT_TARGETS, TARGETS
 
 POLICIES = ("single", "tiered")
+# How a Wasmtime request past its time limit is stopped. "kill": the worker process ends itself (after
+# answering) and is restarted, losing the modules it held; the code runs as hwprof measures it. "epoch":
+# epoch interruption traps the request and the worker keeps its modules, but the check it compiles into
+# every loop slows the code (Cranelift's matmul 300: 29 ms -> 54 ms here), so profiles no longer fit.
+STOPS = ("kill", "epoch")
 
 
 class ServeConfigError(Exception):
@@ -63,6 +68,7 @@ class ServeConfig:
     workers: int = 2
     max_body: int = 64 << 10
     policy: str = "single"                            # tiered: serve by a fast tier while Cranelift compiles
+    stop: str = "kill"                                # STOPS: how a Wasmtime request past its limit is stopped
     log: Path | None = None
     artefacts: Path | None = None                     # where on-disk artefacts go (default: a fresh temp folder)
 
@@ -77,6 +83,8 @@ class ServeConfig:
                 raise ServeConfigError(f"target {name} cannot be served on this machine: {why}")
         if self.policy not in POLICIES:
             raise ServeConfigError(f"unknown policy {self.policy!r} (choose from: {', '.join(POLICIES)})")
+        if self.stop not in STOPS:
+            raise ServeConfigError(f"unknown --stop {self.stop!r} (choose from: {', '.join(STOPS)})")
         if self.workers < 1 or self.timeout_s <= 0:
             raise ServeConfigError("workers must be at least 1 and the time limit positive")
 

@@ -152,7 +152,7 @@ class Host:
     def _job(self, planned: Planned, target: str, op: str = "run") -> dict:
         return {"op": op, "target": target, "key": planned.key, "wasm": planned.wasm,
                 "name": Path(planned.wasm).name, "args": list(planned.args), "timeout_s": planned.timeout_s,
-                "memory_limit": planned.memory_limit}
+                "memory_limit": planned.memory_limit, "stop": self.config.stop}
 
     def run(self, planned: Planned) -> tuple[int, dict]:
         """Run a checked request on a worker; the HTTP status and the answer. Blocks (call it in a thread)."""

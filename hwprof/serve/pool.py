@@ -129,6 +129,10 @@ class Pool:
         except WorkerLost as exc:
             self.cache.drop_holder(worker.index)
             return {"cold": False, "error": str(exc), "phases": {}}
+        if answer.pop("restart", False):          # the worker ended itself at a time limit: start another
+            worker.kill()
+            worker.start()
+            self.cache.drop_holder(worker.index)
         if answer.get("lost"):                    # a helper of this worker died: its modules for the target went
             self.cache.drop_holder(worker.index, job["target"])
         now = time.monotonic()

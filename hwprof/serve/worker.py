@@ -5,12 +5,14 @@ what its targets compiled (a wasmtime.Module per function in memory; WebAssembly
 node.py; files under ARTEFACTS for the disk targets, wasmer's in the SDK's cache, wasmer.py), runs every
 request in a fresh store and instance (a fresh process for wasm2c), with WASI that has argv and stdio only
 (no folders, no environment, no sockets), a linear-memory limit (Wasmtime's store limiter; wasm2c's
---memory-limit; the module's memory maximum lowered for node and wasmer) and a time limit (epoch
-interruption; a killed process for wasm2c, a terminated runner thread for node, a killed helper for wasmer).
+--memory-limit; the module's memory maximum lowered for node and wasmer) and a time limit (Wasmtime: this
+process answers and ends itself, or epoch interruption with `--stop epoch`; a killed process for wasm2c, a
+terminated runner thread for node, a killed helper for wasmer).
 
 Job: {"op": "run" | "compile", "target", "key" (the wasm's digest), "wasm", "name", "args", "timeout_s",
-"memory_limit", "evict": [[key, target], ...]}. Answer: {"cold", "bytes", "path", "phases", "stdout_tail",
-"exit_code", "error", "lost"}; "lost": a helper died, and what this worker held for the target went with it.
+"memory_limit", "stop" (config.STOPS), "evict": [[key, target], ...]}. Answer: {"cold", "bytes", "path",
+"phases", "stdout_tail", "exit_code", "error", "lost", "restart"}; "lost": a helper died, and what this worker
+held for the target went with it; "restart": this worker ended itself at a time limit (it held nothing more).
 """
 
 from __future__ import annotations
@@ -45,14 +47,17 @@ def _tail(path: Path) -> str:
 class Wasmtime:
     """A Wasmtime engine and the modules it compiled, in this process's memory."""
 
-    def __init__(self, target, artefacts: Path):
+    def __init__(self, target, artefacts: Path, stop: str = "kill"):
         import wasmtime
 
         from hwprof.runtimes.wasmtime_host import make_engine
 
         self.wt, self.target, self.modules = wasmtime, target, {}
-        # epoch_interruption is the time limit: a timer bumps the epoch and the running code traps.
-        self.engine = make_engine(wasmtime, {**target.engine, "feature_switches": ["epoch_interruption"]})
+        # The time limit (config.STOPS). epoch: a timer bumps the epoch and the running code traps (a check in
+        # every loop); kill: the engine is the one hwprof measures, and a timer ends this worker (give_up).
+        self.epoch = stop == "epoch"
+        switches = ["epoch_interruption"] if self.epoch else []
+        self.engine = make_engine(wasmtime, {**target.engine, "feature_switches": switches})
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
         for marker in ("start", "end"):      # the bundled workloads' phase markers: nothing to mark here
@@ -77,13 +82,15 @@ class Wasmtime:
         wt = self.wt
         store = wt.Store(self.engine)
         store.set_limits(memory_size=int(job["memory_limit"]))
-        store.set_epoch_deadline(1)
+        if self.epoch:
+            store.set_epoch_deadline(1)
         wasi = wt.WasiConfig()
         wasi.argv = [job["name"], *job.get("args", [])]
         wasi.stdout_file, wasi.stderr_file = str(scratch / "stdout.txt"), str(scratch / "stderr.txt")
         store.set_wasi(wasi)
         out = {"exit_code": None, "error": None, "phases": {}}
-        timer = threading.Timer(float(job["timeout_s"]), self.engine.increment_epoch)
+        timer = threading.Timer(float(job["timeout_s"]), self.engine.increment_epoch if self.epoch else give_up,
+                                args=() if self.epoch else (job,))
         instance = None
         try:
             t0 = time.perf_counter()
@@ -223,6 +230,20 @@ def _one_line(exc: Exception) -> str:
 
 
 KINDS = {"wasmtime": Wasmtime, "wasmtime-aot": WasmtimeAot, "wasm2c": Wasm2c, "node": Node, "wasmer": Wasmer}
+STOPPABLE = (Wasmtime, WasmtimeAot)     # the kinds whose time limit config.STOPS chooses
+REPLIES = None                          # this worker's answer stream (main sets it)
+PENDING: dict = {}                      # what the job under way has answered so far (cold, compile time)
+
+
+def give_up(job: dict) -> None:
+    """The time limit of a request this process cannot interrupt: answer it, then end the worker (the pool
+    starts another; the modules it held are gone, and the answer says so)."""
+    answer = {**PENDING, "error": f"time limit: the function ran past {job['timeout_s']:g} s; its worker was "
+                                  "stopped and restarted", "restart": True}
+    answer["phases"] = {**answer.get("phases", {}), "execute_s": float(job["timeout_s"])}
+    REPLIES.write(json.dumps(answer) + "\n")
+    REPLIES.flush()
+    os._exit(0)
 
 
 def handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
@@ -239,7 +260,9 @@ def _handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
             keepers[target].drop(key)
     name = job["target"]
     if name not in keepers:
-        keepers[name] = KINDS[TARGETS[name].kind](TARGETS[name], artefacts)
+        kind = KINDS[TARGETS[name].kind]
+        stop = {"stop": job.get("stop", "kill")} if kind in STOPPABLE else {}
+        keepers[name] = kind(TARGETS[name], artefacts, **stop)
     keeper = keepers[name]
     for stale in ("stdout.txt", "stderr.txt"):
         (scratch / stale).unlink(missing_ok=True)
@@ -254,6 +277,8 @@ def _handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
     answer = {"cold": cold, "bytes": nbytes, "path": path, "phases": {"compile_s": time.perf_counter() - t0}}
     if job.get("op") == "compile":
         return answer
+    PENDING.clear()
+    PENDING.update(answer)
     ran = keeper.run(artefact, job, scratch)
     answer["phases"].update(ran.pop("phases"))
     answer.update(ran, stdout_tail=_tail(scratch / "stdout.txt"))
@@ -263,7 +288,8 @@ def _handle(job: dict, keepers: dict, scratch: Path, artefacts: Path) -> dict:
 def main(scratch: str, artefacts: str) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the host stops its workers itself (stdin closes)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), "w")
+    global REPLIES
+    replies = REPLIES = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)                                     # nothing but answers on the answer pipe
     keepers: dict = {}
     scratch_dir = Path(scratch)
