@@ -13,6 +13,8 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+from hwprof.analysis import robust
+
 FASTER, SLOWER, SAME, UNSURE = "faster", "slower", "same", "unsure"
 VERDICTS = (FASTER, SLOWER, SAME, UNSURE)
 
@@ -50,6 +52,30 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> MeanCI:
         return MeanCI(n, mean, None)
     sd = statistics.stdev(values)
     return MeanCI(n, mean, t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A sample's chosen statistic (mean or median) with the ends of its confidence interval."""
+
+    statistic: str
+    center: float
+    low: float | None            # None when the sample is too small for an interval
+    high: float | None
+    n: int
+
+
+def summarize(values: Sequence[float], statistic: str = robust.MEAN, confidence: float = 0.95) -> Estimate:
+    """The mean with its Student-t interval, or the median with its order-statistic interval."""
+    if not len(values):
+        raise ValueError("no values")
+    if robust.check_statistic(statistic) == robust.MEDIAN:
+        m = robust.median_ci(values, confidence)
+        return Estimate(statistic, m.median, m.low, m.high, m.n)
+    ci = mean_ci([float(v) for v in values], confidence)
+    if ci.half_width is None:
+        return Estimate(statistic, ci.mean, None, None, ci.n)
+    return Estimate(statistic, ci.mean, ci.mean - ci.half_width, ci.mean + ci.half_width, ci.n)
 
 
 @dataclass(frozen=True)
