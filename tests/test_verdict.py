@@ -69,3 +69,32 @@ def test_mean_ci_matches_the_t_interval():
     assert ci.half_width == pytest.approx(2.7764 * 0.0790569 / 5 ** 0.5, rel=1e-4)
     assert ci.relative == pytest.approx(ci.half_width / 1.0)
     assert mean_ci([3.0]).half_width is None
+
+
+# Four cold runs a side of a 10 us phase, b twice as fast as a; one run of a hit a busy moment (the issue's
+# 'unsure' 2x ratio). No run of a is as fast as any run of b.
+B_US = [10.0, 10.2, 9.9, 10.1]
+A_US = [20.0, 20.3, 19.8, 120.0]
+
+
+def test_a_2x_ratio_on_four_runs_a_side_is_called_under_the_median():
+    c = compare(A_US, B_US, statistic="median")
+    assert c.verdict == verdict.SLOWER and c.statistic == "median"
+    assert c.ratio == pytest.approx(20.15 / 10.05) and 1 < c.low <= c.ratio <= c.high
+    assert (c.median_a, c.median_b) == (20.15, 10.05) and c.mean_a == pytest.approx(45.025)
+    assert "ratio of medians" in c.reason and c.to_dict()["statistic"] == "median"
+    assert compare(B_US, A_US, statistic="median").verdict == verdict.FASTER
+    by_mean = compare(A_US, B_US)             # the disturbed run stretches the Welch interval across 1
+    assert by_mean.verdict == verdict.UNSURE and by_mean.to_dict()["statistic"] == "mean"
+
+
+def test_the_median_path_keeps_the_same_and_unsure_rules():
+    assert compare([2.0] * 5, [2.0] * 5, statistic="median").verdict == verdict.SAME
+    noisy = compare(sample(1.0, 0.2, 4, 5), sample(1.03, 0.2, 4, 6), statistic="median")
+    assert noisy.verdict == verdict.UNSURE and noisy.low < 1 < noisy.high
+    few = compare([1.0], [1.5], statistic="median")
+    assert few.verdict == verdict.UNSURE and "too few samples" in few.reason and few.low is None
+    seeded = compare(A_US, B_US, statistic="median", seed=5), compare(A_US, B_US, statistic="median", seed=5)
+    assert seeded[0] == seeded[1]
+    with pytest.raises(ValueError, match="unknown statistic"):
+        compare(A_US, B_US, statistic="trimmed")

@@ -1,4 +1,4 @@
-"""Is A faster than B? Ratios of means with Welch confidence intervals, effect sizes and a verdict.
+"""Is A faster than B? Ratios of means (Welch intervals) or medians (bootstrap), effect sizes and a verdict.
 
 The verdict answers what Sightglass's users asked for (its issue #192): not only "changed" or "not
 changed" but also "unsure" when the samples cannot tell. A difference is called only when the whole
@@ -80,9 +80,10 @@ def summarize(values: Sequence[float], statistic: str = robust.MEAN, confidence:
 
 @dataclass(frozen=True)
 class Comparison:
-    """mean(a) / mean(b) with its confidence interval, an effect size and the verdict for a against b.
+    """mean(a) / mean(b), or median(a) / median(b), with its confidence interval, an effect size and the
+    verdict for a against b.
 
-    For times, "faster" means a takes less time than b (ratio < 1).
+    For times, "faster" means a takes less time than b (ratio < 1). `statistic` says which ratio it is.
     """
 
     ratio: float | None
@@ -97,6 +98,9 @@ class Comparison:
     confidence: float
     margin: float
     reason: str
+    statistic: str = robust.MEAN
+    median_a: float | None = None
+    median_b: float | None = None
 
     @property
     def change_pct(self) -> float | None:
@@ -120,18 +124,35 @@ def hedges_g(a: Sequence[float], b: Sequence[float]) -> float | None:
     return correction * (statistics.fmean(a) - statistics.fmean(b)) / math.sqrt(pooled)
 
 
-def compare(a: Sequence[float], b: Sequence[float], confidence: float = 0.95, margin: float = 0.02) -> Comparison:
-    """Compare two samples of a positive quantity (times, counts) by the ratio of their means.
+def decide(low: float, high: float, confidence: float, margin: float) -> tuple[str, str]:
+    """The verdict on a ratio's interval and the reason for it: one set of rules for every statistic."""
+    if high < 1:
+        return FASTER, f"the whole {confidence:.0%} interval is below 1"
+    if low > 1:
+        return SLOWER, f"the whole {confidence:.0%} interval is above 1"
+    if 1 - margin <= low and high <= 1 + margin:
+        return SAME, f"the whole {confidence:.0%} interval is within 1 +- {margin:g}"
+    return UNSURE, (f"the {confidence:.0%} interval [{low:.3f}, {high:.3f}] holds 1 and reaches "
+                    f"beyond 1 +- {margin:g}: more samples or a quieter machine needed")
 
-    The interval is Welch's for the difference of log-means (delta method, Welch-Satterthwaite degrees
-    of freedom), so it is asymmetric around the ratio and never crosses 0. `margin`: a ratio within
+
+def compare(a: Sequence[float], b: Sequence[float], confidence: float = 0.95, margin: float = 0.02,
+            statistic: str = robust.MEAN, resamples: int = 2000, seed: int = 0) -> Comparison:
+    """Compare two samples of a positive quantity (times, counts) by the ratio of their means or medians.
+
+    For means the interval is Welch's for the difference of log-means (delta method, Welch-Satterthwaite
+    degrees of freedom), so it is asymmetric around the ratio and never crosses 0. For medians it is the
+    seeded percentile bootstrap of robust.ratio_of_medians (`resamples`, `seed`). `margin`: a ratio within
     1 +- margin counts as "same" when the whole interval lies inside it.
     """
     a, b = [float(x) for x in a], [float(x) for x in b]
+    if robust.check_statistic(statistic) == robust.MEDIAN:
+        return compare_medians(a, b, confidence, margin, resamples, seed)
     na, nb = len(a), len(b)
     ma = statistics.fmean(a) if a else None
     mb = statistics.fmean(b) if b else None
-    base = dict(n_a=na, n_b=nb, mean_a=ma, mean_b=mb, confidence=confidence, margin=margin)
+    base = dict(n_a=na, n_b=nb, mean_a=ma, mean_b=mb, confidence=confidence, margin=margin,
+                median_a=statistics.median(a) if a else None, median_b=statistics.median(b) if b else None)
     if na < 2 or nb < 2:
         ratio = ma / mb if ma is not None and mb else None
         return Comparison(ratio, None, None, UNSURE, hedges_g=None,
@@ -148,13 +169,19 @@ def compare(a: Sequence[float], b: Sequence[float], confidence: float = 0.95, ma
         df = (va + vb) ** 2 / (va * va / (na - 1) + vb * vb / (nb - 1))
         t = t_quantile(0.5 + confidence / 2, df)
         low, high = ratio * math.exp(-t * se), ratio * math.exp(t * se)
-    if high < 1:
-        verdict, reason = FASTER, f"the whole {confidence:.0%} interval is below 1"
-    elif low > 1:
-        verdict, reason = SLOWER, f"the whole {confidence:.0%} interval is above 1"
-    elif 1 - margin <= low and high <= 1 + margin:
-        verdict, reason = SAME, f"the whole {confidence:.0%} interval is within 1 +- {margin:g}"
-    else:
-        verdict, reason = UNSURE, (f"the {confidence:.0%} interval [{low:.3f}, {high:.3f}] holds 1 and reaches "
-                                   f"beyond 1 +- {margin:g}: more samples or a quieter machine needed")
+    verdict, reason = decide(low, high, confidence, margin)
     return Comparison(ratio, low, high, verdict, hedges_g=hedges_g(a, b), reason=reason, **base)
+
+
+def compare_medians(a: list[float], b: list[float], confidence: float, margin: float, resamples: int,
+                    seed: int) -> Comparison:
+    """compare() on medians: the bootstrap interval of the ratio of medians, judged by the same rules."""
+    r = robust.ratio_of_medians(a, b, confidence, resamples, seed)
+    base = dict(n_a=r.n_a, n_b=r.n_b, mean_a=statistics.fmean(a) if a else None,
+                mean_b=statistics.fmean(b) if b else None, median_a=r.median_a, median_b=r.median_b,
+                hedges_g=hedges_g(a, b), confidence=confidence, margin=margin, statistic=robust.MEDIAN)
+    if r.low is None:
+        return Comparison(r.ratio, None, None, UNSURE, reason=r.reason, **base)
+    verdict, reason = decide(r.low, r.high, confidence, margin)
+    return Comparison(r.ratio, r.low, r.high, verdict, reason=f"{reason} (ratio of medians, {resamples} "
+                      f"bootstrap resamples, seed {seed})", **base)
