@@ -124,8 +124,9 @@ def ratio_of_medians(a: Sequence[float], b: Sequence[float], confidence: float =
 
     Each side is resampled on its own (numpy's Generator seeded with `seed`); the interval holds the middle
     `confidence` of the resampled ratios; with four values a side the resampled medians take few values and
-    the interval is coarse (about 92% coverage of a 95% interval on lognormal samples). Values must be positive (times, counts) for a ratio to mean much;
-    with fewer than two values a side there is a ratio but no interval.
+    the interval is coarse (about 92% coverage of a 95% interval on lognormal samples). Values must be
+    positive (times, counts) for a ratio to mean much; with fewer than two values a side there is a ratio but
+    no interval.
     """
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     na, nb = len(xa), len(xb)
