@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from hwprof.analysis import verdict
 from hwprof.analysis.compare import CompareError, compare_stores, wide
 from hwprof.cli import app
 from hwprof.collect import CollectConfig, collect
@@ -109,3 +110,31 @@ def test_single_run_stores_compare_without_an_interval(tmp_path, wasm_2mm_mini):
     view = wide(tidy, sides)
     cell = view.loc[(view["phase"] == "execute") & (view["name"] == "wall_time"), "b / a"].iloc[0]
     assert cell == f"{r['ratio']:.3f}"
+
+
+def test_compare_by_median_says_so_in_every_row_and_in_the_output(stores, tmp_path):
+    x86, arm = stores
+    tidy, sides = compare_stores([x86, arm], statistic="median")
+    assert set(tidy["statistic"]) == {"median"}
+    slow = row(tidy, "aarch64:tx2", "execute", "wall_time")
+    base = row(tidy, sides[0].label, "execute", "wall_time")
+    assert base["median"] == pytest.approx(BASE_S["execute"] * (SPREAD[1] + SPREAD[2]) / 2)
+    assert slow["median"] == pytest.approx(2 * base["median"]) and slow["mean"] == pytest.approx(2 * base["mean"])
+    assert slow["verdict"] == "slower" and slow["ratio"] == pytest.approx(2.0) and slow["low"] <= 2 <= slow["high"]
+    x86_s = [BASE_S["execute"] * f for f in SPREAD]                  # the interval is the bootstrap's, not Welch's
+    boot = verdict.compare([2 * v for v in x86_s], x86_s, statistic="median")
+    assert (slow["low"], slow["high"]) == pytest.approx((boot.low, boot.high))
+    assert slow["low"] != pytest.approx(verdict.compare([2 * v for v in x86_s], x86_s).low)
+    assert row(tidy, "aarch64:tx2", "compile", "wall_time")["verdict"] == "same"
+    # SPREAD is symmetric (mean = median), so shift the medians to see the view show them, not the means.
+    view = wide(tidy.assign(median=tidy["median"] + 1), sides)
+    cell = view[(view["phase"] == "execute") & (view["name"] == "wall_time")].iloc[0]
+    assert cell["statistic"] == "median" and cell["aarch64:tx2"] == pytest.approx(slow["median"] + 1)
+    assert set(wide(compare_stores([x86, arm])[0], sides)["statistic"]) == {"mean"}
+    res = CliRunner().invoke(app, ["compare", str(x86), str(arm), "--phase", "execute", "--statistic", "median"])
+    assert res.exit_code == 0, res.output
+    assert "statistic: median per side; ratio = median / median" in res.output and "bootstrap" in res.output
+    by_mean = CliRunner().invoke(app, ["compare", str(x86), str(arm), "--phase", "execute"])
+    assert "statistic: mean per side" in by_mean.output and "Welch" in by_mean.output
+    bad = CliRunner().invoke(app, ["compare", str(x86), str(arm), "--statistic", "mode"])
+    assert bad.exit_code == 2 and "--statistic must be one of mean, median" in bad.output

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwprof.analysis import verdict
+from hwprof.analysis import robust, verdict
 from hwprof.data import schema
 
 # A simulated miss rate is not a measured one: the backend is part of what is compared.
@@ -57,10 +58,12 @@ def _statuses(frame) -> dict[tuple, str]:
 
 
 def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = None, phases=(), names=(),
-                   confidence: float = 0.95, margin: float = 0.02):
-    """A tidy DataFrame: one row per (key, side) with n, mean and, against the first side, ratio, CI, verdict."""
+                   confidence: float = 0.95, margin: float = 0.02, statistic: str = robust.MEAN):
+    """A tidy DataFrame: one row per (key, side) with n, mean, median and, against the first side, the ratio of
+    `statistic` (mean or median, named in each row) with its interval and verdict."""
     import pandas as pd
 
+    robust.check_statistic(statistic)
     if len(frames) < 2:
         raise CompareError("compare needs at least two results stores")
     for frame, path in zip(frames, paths):
@@ -81,25 +84,35 @@ def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = N
         base = series[0].get(key)
         for i, (side, values) in enumerate(zip(sides, series)):
             group = values.get(key)
-            row = dict(zip(KEY, key), side=side.label, arch=side.arch, machine=side.machine, cpu=side.cpu)
+            row = dict(zip(KEY, key), side=side.label, arch=side.arch, machine=side.machine, cpu=side.cpu,
+                       statistic=statistic)
             if group is None:
                 why = missing[i].get(key)
-                row.update(n=0, mean=None, unit="", ratio=None, low=None, high=None,
+                row.update(n=0, mean=None, median=None, unit="", ratio=None, low=None, high=None,
                            verdict=f"{why.replace('_', ' ')} on {side.label}" if why else f"not measured on {side.label}")
                 rows.append(row)
                 continue
             vals = [float(v) for v in group["value"]]
-            row.update(n=len(vals), mean=sum(vals) / len(vals), unit=str(group["unit"].iloc[0]))
+            row.update(n=len(vals), mean=sum(vals) / len(vals), median=statistics.median(vals),
+                       unit=str(group["unit"].iloc[0]))
             if i == 0:
                 row.update(ratio=None, low=None, high=None, verdict="baseline")
             elif base is None:
                 row.update(ratio=None, low=None, high=None, verdict=f"only on {side.label}")
             else:
-                c = verdict.compare(vals, [float(v) for v in base["value"]], confidence, margin)
+                c = verdict.compare(vals, [float(v) for v in base["value"]], confidence, margin, statistic)
                 word = c.verdict if key[-1] == "wall_time" else WORDS.get(c.verdict, c.verdict)
                 row.update(ratio=c.ratio, low=c.low, high=c.high, verdict=word)
             rows.append(row)
     return pd.DataFrame(rows), sides
+
+
+def statistic_note(statistic: str, confidence: float = 0.95) -> str:
+    """One line saying which statistic the numbers of a comparison are and what their intervals are."""
+    if robust.check_statistic(statistic) == robust.MEDIAN:
+        return (f"statistic: median per side; ratio = median / median of the baseline, {confidence:.0%} percentile "
+                f"bootstrap interval (seeded, so the same stores give the same interval)")
+    return f"statistic: mean per side; ratio = mean / mean of the baseline, Welch's {confidence:.0%} interval"
 
 
 def compare_stores(paths: list[Path], strict: bool = False, **options):
@@ -116,16 +129,18 @@ def compare_stores(paths: list[Path], strict: bool = False, **options):
 
 
 def wide(table, sides: list[Side]):
-    """The side-by-side view: one row per key, mean per side, then ratio [CI] and verdict per other side."""
+    """The side-by-side view: one row per key, its statistic (mean or median) per side, then the ratio of that
+    statistic [CI] and the verdict per other side; a `statistic` column names it."""
     import pandas as pd
 
     out = []
     for key, g in table.groupby(KEY, sort=False, dropna=False):
         row = dict(zip(KEY, key))
         row["unit"] = next((u for u in g["unit"] if u), "")
+        row["statistic"] = statistic = g["statistic"].iloc[0]
         for side in sides:
             r = g[g["side"] == side.label].iloc[0]
-            row[side.label] = r["mean"]
+            row[side.label] = r[statistic]
             if side is not sides[0]:
                 if pd.isna(r["ratio"]):
                     ratio = ""

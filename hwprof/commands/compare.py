@@ -17,19 +17,25 @@ def compare(
     name: list[str] = typer.Option([], "--name", help="Only these events/metrics, comma-separated or repeated."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Also write the tidy comparison as CSV."),
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the side-by-side table as Markdown."),
+    statistic: str = typer.Option("mean", "--statistic", help="The statistic each side is summarized by and "
+                                  "compared on: mean (Welch interval) or median (bootstrap interval)."),
     as_json: bool = typer.Option(False, "--json", help="Print the tidy comparison as JSON."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a store with an unreadable run file (default: "
                                                         "skip it with a warning)."),
 ):
     """Compare results from machines side by side: target x workload x metric, ratio [95% CI], verdict."""
-    from hwprof.analysis.compare import CompareError, compare_stores, wide
+    from hwprof.analysis.compare import CompareError, compare_stores, statistic_note, wide
+    from hwprof.analysis.robust import STATISTICS
     from hwprof.analysis.table import markdown, text_table
     from hwprof.data.store import atomic_write_text
 
+    if statistic not in STATISTICS:
+        fail(f"--statistic must be one of {', '.join(STATISTICS)}, not {statistic!r}")
     names = tuple(n.strip() for item in name for n in item.split(",") if n.strip())
     try:
         with warnings_as_lines():
-            tidy, sides = compare_stores(stores, strict=strict, labels=label or None, phases=tuple(phase), names=names)
+            tidy, sides = compare_stores(stores, strict=strict, labels=label or None, phases=tuple(phase), names=names,
+                                          statistic=statistic)
     except CompareError as exc:
         fail(str(exc))
     view = wide(tidy, sides)
@@ -42,5 +48,6 @@ def compare(
         return
     for s in sides:
         typer.echo(f"{s.label}: {s.path} ({s.cpu or 'unknown CPU'}, {s.arch})")
+    typer.echo(statistic_note(statistic))
     typer.echo(text_table(view))
 
