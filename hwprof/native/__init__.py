@@ -86,6 +86,13 @@ def build() -> Path:
 
 
 NODE_ADDON_SOURCE = Path(__file__).with_name("napi_phasectl.c")
+CALIBRATION_SOURCE = Path(__file__).with_name("calibrate.c")
+
+
+def build_calibration() -> Path:
+    """Build (or find in the cache) the calibration kernel's shared library (calibrate.c)."""
+    key = buildcache.digest([CALIBRATION_SOURCE])
+    return buildcache.build("native", f"calibrate-{key}.so", _compile(CALIBRATION_SOURCE, [CALIBRATION_SOURCE], []))
 
 
 def build_node_addon() -> Path:
