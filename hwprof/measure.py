@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwprof import capture, noise, pinning, sandbox, workloads
+from hwprof import calibration, capture, noise, pinning, sandbox, workloads
 from hwprof.backends import Count, Launch, Pass
 from hwprof.data import phases
 from hwprof.data.schema import Record
@@ -186,10 +186,13 @@ def run_pass(plan: Plan, one_pass: Pass, root: Path, trace: _Trace, prepared: Pr
            "HWPROF_CONTROLLER_PID": f"{os.getpid():010d}"}
     try:
         stdin = plan.inputs.stdin if plan.runtime.stdin_via_process else None
+        # The calibration runs outside the sampled window: its own time on the measured CPU is not foreign load.
+        calibrated = calibration.time_ns(plan.cpu)
         before = noise.sample(plan.cpu)
         rc, tail, spawn_ns, end_ns, carried = run_process(launch.argv, env, launch.pass_fds, plan.cpu,
                                                           plan.config.timeout, workdir, stdin, plan.config.max_output)
-        trace.noise.append(noise.between(before, noise.sample(plan.cpu)))
+        after = noise.sample(plan.cpu)
+        trace.noise.append(noise.between(before, after, (calibrated, calibration.time_ns(plan.cpu))))
         trace.output += [c for c in carried if c.dropped]
     finally:
         for fd in launch.close_fds:

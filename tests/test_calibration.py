@@ -101,3 +101,12 @@ def test_no_calibration_is_absent_never_a_number():
     one = noise.summarize([_proc(None, 1300)], noise.QuietReference())     # one side missing: the other counts
     assert one["calibration_ns_min"] == 1300 and one["calibration_slowdown"] == 1.0
 
+
+def test_every_measured_process_is_calibrated_before_and_after_and_the_run_says_so(kernel, store):
+    from hwprof.collect import CollectConfig, collect
+    from hwprof.data.store import read_run
+
+    result = collect(CollectConfig("2mm", size="small", repetitions=1, warmup=0, results=store,
+                                   events=("task_clock",), count_phases=("execute",)))
+    prov = read_run(result.run_files[0])["provenance"]["noise"]
+    assert prov["calibration_ns_min"] > 0 and prov["calibration_slowdown"] >= 1.0, prov
