@@ -1,4 +1,5 @@
-"""A worker's helper process for an engine that runs outside Python (node) or must be killable (wasmer-sdk).
+"""A helper process speaking JSON lines: the pool's workers, and a worker's own helper for an engine that runs
+outside Python (node) or must be killable (wasmer-sdk).
 
 One JSON message a line each way, one at a time. Started on first use; a helper that dies or does not
 answer in time is killed, and the next call starts another. Its own session (start_new_session): a
@@ -25,11 +26,15 @@ class Child:
         self.argv, self.env = argv, env
         self.proc: subprocess.Popen | None = None
 
-    def call(self, message: dict, wait_s: float) -> dict:
-        """Send a message and read its answer; a helper silent for wait_s is killed and ChildLost raised."""
+    def start(self) -> None:
+        """Start the helper unless it is up."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env,
                                          text=True, bufsize=1, start_new_session=True)
+
+    def call(self, message: dict, wait_s: float) -> dict:
+        """Send a message and read its answer; a helper silent for wait_s is killed and ChildLost raised."""
+        self.start()
         try:
             self.proc.stdin.write(json.dumps(message) + "\n")
             self.proc.stdin.flush()
@@ -48,6 +53,16 @@ class Child:
     def running(self) -> bool:
         """Whether the helper is up (it holds nothing when it is not)."""
         return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Close its stdin (it ends its loop), wait a little, then kill."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
 
     def kill(self) -> None:
         """Stop the helper now (the next call starts another)."""

@@ -8,11 +8,8 @@ helper process died (node's: the modules of that target are gone).
 
 from __future__ import annotations
 
-import json
 import os
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -21,6 +18,7 @@ from collections import deque
 from pathlib import Path
 
 from hwprof.serve.cache import DISK, ArtefactCache
+from hwprof.serve.child import Child, ChildLost
 from hwprof.serve.targets import TARGETS
 
 GRACE_S = 10.0          # beyond the job's own time limit, before the worker is given up for lost
@@ -31,53 +29,34 @@ class WorkerLost(Exception):
 
 
 class Worker:
-    """One worker process and its answer pipe."""
+    """One worker process (a Child speaking JSON lines) and its index."""
 
     def __init__(self, index: int, scratch: Path, artefacts: Path):
         self.index, self.scratch, self.artefacts = index, scratch / f"worker-{index}", artefacts
-        self.proc: subprocess.Popen | None = None
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self.child = Child([sys.executable, "-m", "hwprof.serve.worker", str(self.scratch), str(self.artefacts)], env)
         self.start()
 
     def start(self) -> None:
         """Start (or restart) the process."""
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "hwprof.serve.worker", str(self.scratch),
-                                      str(self.artefacts)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env=env, text=True, bufsize=1)
+        self.child.start()
 
     def call(self, job: dict, wait_s: float) -> dict:
         """Send a job and wait for its answer; a worker silent for wait_s is killed, restarted and WorkerLost."""
         try:
-            self.proc.stdin.write(json.dumps(job) + "\n")
-            self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], wait_s)
-            line = self.proc.stdout.readline() if ready else ""
-        except (BrokenPipeError, OSError):
-            line = ""
-        if not line:
-            died = self.proc.poll()
-            self.kill()
+            return self.child.call(job, wait_s)
+        except ChildLost as exc:
             self.start()
-            raise WorkerLost("the worker died" + (f" (status {died})" if died is not None else
-                                                   f": no answer within {wait_s:g} s, killed"))
-        return json.loads(line)
+            raise WorkerLost(f"the worker {exc}") from None
 
     def kill(self) -> None:
         """Stop the process now."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc:
-            self.proc.wait()
+        self.child.kill()
 
     def stop(self) -> None:
         """Close its stdin (it ends its loop) and wait a little, then kill."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.child.stop()
 
 
 class Pool:
