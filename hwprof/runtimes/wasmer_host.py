@@ -69,9 +69,9 @@ def _files(dirs: list) -> dict:
     return files
 
 
-async def _compile(sdk, wasmer, sandbox, definition, cache: str):
-    """Package the module, install it and compile it (the NUL-argument run). Returns the package."""
-    before = _compiled(cache)
+async def install_compiled(sdk, wasmer, sandbox, definition):
+    """Package the module, install it and have the SDK compile it (or load it from its cache) by the
+    NUL-argument run; the package. The SDK's own error (WasmerError) or HostError when it ran the module."""
     package = await wasmer.packages.create(definition)
     await sandbox.install_package(package)
     try:
@@ -81,6 +81,13 @@ async def _compile(sdk, wasmer, sandbox, definition, cache: str):
             raise
     else:
         raise HostError("the SDK ran the module with a NUL argument: it cannot be compiled apart from its run")
+    return package
+
+
+async def _compile(sdk, wasmer, sandbox, definition, cache: str):
+    """Package the module, install it and compile it (the NUL-argument run). Returns the package."""
+    before = _compiled(cache)
+    package = await install_compiled(sdk, wasmer, sandbox, definition)
     deadline = time.monotonic() + ARTEFACT_WAIT
     while not _compiled(cache) - before:
         if time.monotonic() > deadline:

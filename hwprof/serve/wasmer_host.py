@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-from hwprof.runtimes.wasmer_host import NUL_ARG, NUL_ERROR, OUTPUT_BYTES, _one_line
+from hwprof.runtimes.wasmer_host import OUTPUT_BYTES, HostError, _one_line, install_compiled
 
 session: dict = {}
 
@@ -52,15 +52,10 @@ async def compile_(sdk, cache: str, job: dict) -> dict:
     session["sandbox"] = sandbox = await wasmer.sandboxes.create(network=sdk.NetworkPolicy.DISABLED)
     definition = sdk.PackageDefinition(modules={"main": wasm},
                                        commands={"main": sdk.PackageCommandDefinition(module="main")})
-    package = await wasmer.packages.create(definition)
-    await sandbox.install_package(package)
     try:
-        await sandbox.command(package, [NUL_ARG]).run(check=False)
-    except sdk.WasmerError as exc:
-        if NUL_ERROR not in str(exc):
-            return {"error": _one_line(exc)}
-    else:
-        return {"error": "the SDK ran the module with a NUL argument: it cannot be compiled apart from its run"}
+        package = await install_compiled(sdk, wasmer, sandbox, definition)
+    except (sdk.WasmerError, HostError) as exc:
+        return {"error": _one_line(exc)}
     path = _artefact(cache, digest)
     if not path:
         return {"error": "the SDK wrote no compiled artefact to its cache: this wasmer-sdk version keeps modules "
