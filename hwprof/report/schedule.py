@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hwprof.report.section import REPLAY_BACKENDS as SCHEDULE_BACKENDS, Entry, Section, provenance
-
-
-def _replays(frame: pd.DataFrame):
-    # hwprof.schedule reads profiles through hwprof.report.section: imported here, not at the top
-    from hwprof.schedule import store
-
-    return store.outcomes(frame[frame["backend"].isin(SCHEDULE_BACKENDS)])
+from hwprof.report.section import REPLAY_BACKENDS, Entry, Section, provenance
 
 
 def table2(frame: pd.DataFrame, entry: Entry) -> Section:
     """Per replay and policy: Table II's speedups over each single target, latencies, cold starts, memory."""
-    from hwprof.schedule import table
+    # hwprof.schedule reads profiles through hwprof.report.section: imported here, not at the top
+    from hwprof.schedule import store, table
 
-    rows = frame[frame["backend"].isin(SCHEDULE_BACKENDS)]
+    rows = frame[frame["backend"].isin(REPLAY_BACKENDS)]
     if rows.empty:
         return entry.empty("Table II needs a replay kept by `hwprof schedule TRACE --profiles STORE --results "
                            "DIR`; none in these results")
-    replays = _replays(frame)
+    replays = store.outcomes(rows)
     tidy, wide = [], []
     for note, outcomes in replays.items():
         built = table.rows(outcomes)
