@@ -34,7 +34,12 @@ class CollectResult:
     notes: list[str] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     run_files: list[Path] = field(default_factory=list)
-    disturbed: int = 0                  # repetitions flagged by their noise record (kept in the store)
+    flagged: dict[int, str] = field(default_factory=dict)   # repetition -> why its noise record flagged it
+
+    @property
+    def disturbed(self) -> int:
+        """How many repetitions their noise record flagged (all kept in the store)."""
+        return len(self.flagged)
 
 
 # What refuses a plan, each with the one line that says why.
@@ -115,7 +120,7 @@ def _repetitions(plan: Plan, session: Session, store: ResultStore, result: Colle
             raise CollectError(str(exc)) from None
         if rep >= 0 or done.failure:
             if rep >= 0 and run_prov["disturbed"]:
-                result.disturbed += 1
+                result.flagged[rep] = run_prov["disturbed"]
                 progress(f"repetition {rep + 1} disturbed: {run_prov['disturbed']} (kept, flagged)")
             with store_errors(config.results, result):
                 result.run_files.append(store.write_run(result.session_id, run_prov, done.records,

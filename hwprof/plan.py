@@ -56,6 +56,9 @@ class CollectConfig:
     unknown_imports: str = ""               # "trap": imports nobody defines trap when called
     features: tuple[str, ...] = ()          # wasm proposals to enable (those the module needs are added)
     max_output: int = 16 << 20              # bytes kept of each output stream (the start; the last 64 KiB too)
+    # How the summary is computed; they change no measurement and no run's identity.
+    statistic: str = "mean"                 # mean (Student-t interval) or median (order-statistic interval)
+    exclude_disturbed: bool = False         # leave repetitions flagged by their noise record out of the summary
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hwprof.analysis import robust
 from hwprof.analysis.stats import Summary
 from hwprof.data import schema
 
@@ -15,21 +16,40 @@ def fmt(value: float | None) -> str:
     return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:.6g}"
 
 
-def render(summaries: list[Summary], title: str = "") -> str:
-    """A fixed-width table of measured figures, then one line per kind of unavailable figure."""
-    rows = [("phase", "event / metric", "mean", "stdev", "CV", "median", "n", "unit")]
+def statistic_line(statistic: str, confidence: float = 0.95) -> str:
+    """What the summary's numbers are: which statistic, and which interval low and high bound."""
+    if statistic == robust.MEDIAN:
+        return (f"statistic: median; low, high: its {confidence:.0%} order-statistic interval (distribution-free); "
+                "+-: half that interval over the median")
+    return f"statistic: mean; low, high: its Student-t {confidence:.0%} interval; +-: half that interval over the mean"
+
+
+def render(summaries: list[Summary], title: str = "", repetitions: int | None = None) -> str:
+    """A fixed-width table of measured figures (the chosen statistic, its interval, the spread), a line saying
+    which statistic they are and how many repetitions were left out, then one line per kind of unavailable figure."""
+    statistic = summaries[0].statistic if summaries else robust.MEAN
+    rows = [("phase", "event / metric", statistic, "low", "high", "+-", "stdev", "CV", "n", "unit")]
     for s in summaries:
         if s.status == schema.OK:
             cv = f"{100 * s.cv:.1f}%" if s.cv is not None else "-"
-            rows.append((s.phase, s.name, fmt(s.mean), fmt(s.stdev), cv, fmt(s.median), str(s.n), s.unit))
+            rel = f"{100 * s.relative:.1f}%" if s.relative is not None else "-"
+            rows.append((s.phase, s.name, fmt(s.value), fmt(s.low), fmt(s.high), rel, fmt(s.stdev), cv, str(s.n),
+                         s.unit))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {2, 3, 4, 5, 6}
+    right = set(range(2, 9))
     lines = [title] if title else []
     for i, r in enumerate(rows):
         cells = [c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))]
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    lines.append(statistic_line(statistic, summaries[0].confidence if summaries else 0.95))
+    no_interval = sorted({s.interval_note for s in summaries if s.status == schema.OK and s.low is None})
+    lines += [f"no interval: {why}" for why in no_interval]
+    excluded = max((s.excluded for s in summaries), default=0)
+    if excluded:
+        of = f" of {repetitions}" if repetitions else ""
+        lines.append(f"{excluded}{of} repetitions left out as disturbed (--exclude-disturbed; they stay in the store)")
     missing: dict[tuple[str, str], list[str]] = {}
     for s in summaries:
         if s.status != schema.OK:

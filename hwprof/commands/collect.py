@@ -109,6 +109,10 @@ def collect(
     count_phases: list[str] = typer.Option([], "--count-phases",
                                            help="Count events only in these phases (comma-separated or repeated; "
                                                 "the others get wall times only, from one process)."),
+    statistic: str = typer.Option("mean", "--statistic", help="What the summary reports, with its 95% interval: "
+                                  "mean (Student t) or median (order statistics; needs n >= 6)."),
+    exclude_disturbed: bool = typer.Option(False, "--exclude-disturbed", help="Leave repetitions their noise record "
+                                           "flagged out of the summary (counted and said; kept in the store)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ):
@@ -118,7 +122,8 @@ def collect(
                             memory_limit=memory_limit, max_output=max_output, results=results, opt_level=opt_level,
                             sim_cache=sim_cache, mode=mode, invocations=invocations, dirs=dirs, env=env, stdin=stdin,
                             invoke=invoke, module_arg=module_arg, unknown_imports=unknown_imports,
-                            wasm_feature=wasm_feature, count_phases=count_phases)
+                            wasm_feature=wasm_feature, count_phases=count_phases, statistic=statistic,
+                            exclude_disturbed=exclude_disturbed)
     _show(config, _run(config, quiet), as_json)
 
 
@@ -127,8 +132,10 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
                    timeout: float, memory_limit: str, max_output: str, results: Optional[Path], opt_level: str,
                    sim_cache: list[str], mode: str, invocations: int, dirs: list[str], env: list[str],
                    stdin: Optional[Path], invoke: str, module_arg: list[str], unknown_imports: str,
-                   wasm_feature: list[str], count_phases: list[str]) -> CollectConfig:
+                   wasm_feature: list[str], count_phases: list[str], statistic: str = "mean",
+                   exclude_disturbed: bool = False) -> CollectConfig:
     """The frozen CollectConfig for `hwprof collect`'s options, each checked (a bad one is one error line)."""
+    from hwprof.analysis.robust import STATISTICS
     from hwprof.collect import CollectConfig
     from hwprof.data.paths import default_results
     from hwprof.workloads.module import FEATURES
@@ -149,6 +156,8 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
     for feature in wasm_feature:
         if feature not in FEATURES:
             fail(f"--wasm-feature {feature!r} is not a proposal hwprof knows (choose from: {', '.join(FEATURES)})")
+    if statistic not in STATISTICS:
+        fail(f"--statistic must be one of {', '.join(STATISTICS)}, not {statistic!r}")
     args = list(args or [])
     if cpu is not None and cpu != "auto" and not cpu.isdigit():
         fail(f"--cpu {cpu!r}: a CPU number or auto")
@@ -164,7 +173,8 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
         env=_env(env),
         stdin=stdin.resolve() if stdin else None, invoke=invoke, unknown_imports=unknown_imports,
         features=tuple(wasm_feature),
-        max_output=_size_bytes(max_output, "--max-output", 0, "a size cannot be negative"))
+        max_output=_size_bytes(max_output, "--max-output", 0, "a size cannot be negative"), statistic=statistic,
+        exclude_disturbed=exclude_disturbed)
     return config
 
 
@@ -184,15 +194,24 @@ def _run(config: CollectConfig, quiet: bool) -> CollectResult:
         fail(f"interrupted by {what}; repetitions finished so far are in the store", code)
 
 
+def summary(config: CollectConfig, result: CollectResult) -> list:
+    """The collect's summaries: config.statistic with its interval, flagged repetitions left out if asked."""
+    from hwprof.analysis import stats
+
+    exclude = frozenset(result.flagged) if config.exclude_disturbed else frozenset()
+    return stats.summarize(result.records, config.statistic, exclude=exclude)
+
+
 def _show(config: CollectConfig, result: CollectResult, as_json: bool) -> None:
     """A collect's summary: JSON, or its notes, a table per phase and where it is stored."""
-    from hwprof.analysis import stats, table
+    from hwprof.analysis import table
 
-    summaries = stats.summarize(result.records)
+    summaries = summary(config, result)
+    excluded = len(result.flagged) if config.exclude_disturbed else 0
     if as_json:
         typer.echo(json.dumps({"session_id": result.session_id, "results": str(config.results),
                                "run_files": [str(p) for p in result.run_files], "notes": result.notes,
-                               "disturbed": result.disturbed,
+                               "disturbed": result.disturbed, "excluded": excluded, "statistic": config.statistic,
                                "provenance": result.provenance, "summary": [s.to_dict() for s in summaries]},
                               indent=1, default=str))
         return
@@ -203,8 +222,12 @@ def _show(config: CollectConfig, result: CollectResult, as_json: bool) -> None:
     title = (f"{p['workload']} ({p['size'] or 'user module'}){given} on {p['runtime']} {p['runtime_version']} "
              f"[{p['runtime_flags'].split(';')[0]}], backend {p['backend']}, CPU {p['cpu_index']} "
              f"({p['cpu']}, map {p['event_map']}), {config.repetitions} repetitions")
-    typer.echo(table.render(summaries, title))
+    typer.echo(table.render(summaries, title, config.repetitions))
     if result.disturbed:
-        typer.echo(f"disturbed: {result.disturbed} of {config.repetitions} repetitions flagged by their noise record "
-                   "(kept in the store; `disturbed` in their provenance says why)")
+        what = "left out of the summary" if config.exclude_disturbed else "kept in the summary (--exclude-disturbed " \
+                                                                          "leaves them out)"
+        typer.echo(f"disturbed: {result.disturbed} of {config.repetitions} repetitions flagged by their noise record, "
+                   f"{what}; all stay in the store (`disturbed` in their provenance says why)")
+    elif config.exclude_disturbed:
+        typer.echo(f"disturbed: none of {config.repetitions} repetitions flagged by their noise record; none left out")
     typer.echo(f"stored: {config.results} (session {result.session_id}); load with hwprof.load_results()")
