@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ class Side:
     machine: str
     cpu: str
     arch: str
+    runs: int = 0             # runs in the store
+    excluded: int = 0         # of them, left out as disturbed (--exclude-disturbed)
 
 
 def _sides(frames: list, paths: list[Path], labels: list[str] | None) -> list[Side]:
@@ -36,13 +39,23 @@ def _sides(frames: list, paths: list[Path], labels: list[str] | None) -> list[Si
         first = frame.iloc[0] if len(frame) else {}
         arch, machine = str(first.get("arch", "") or "?"), str(first.get("machine", "") or "?")
         label = labels[i] if labels and i < len(labels) else f"{arch}:{machine}"
-        out.append(Side(label, str(path), machine, str(first.get("cpu", "")), arch))
+        out.append(Side(label, str(path), machine, str(first.get("cpu", "")), arch, runs=frame["run_id"].nunique()))
     seen: dict[str, int] = {}
     for i, s in enumerate(out):          # two stores from one machine still get distinct labels
         if s.label in seen:
-            out[i] = Side(f"{s.label}#{i + 1}", s.path, s.machine, s.cpu, s.arch)
+            out[i] = dataclasses.replace(s, label=f"{s.label}#{i + 1}")
         seen[s.label] = i
     return out
+
+
+def disturbed(frame):
+    """The rows of runs their noise record flagged (`disturbed` holds why; '' or missing when not)."""
+    return frame["disturbed"].fillna("").astype(str) != ""
+
+
+def excluded_line(side: Side) -> str:
+    """How many of a side's runs --exclude-disturbed left out."""
+    return f"{side.label}: {side.excluded} of {side.runs} runs left out as disturbed"
 
 
 def per_repetition(frame):
@@ -58,9 +71,11 @@ def _statuses(frame) -> dict[tuple, str]:
 
 
 def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = None, phases=(), names=(),
-                   confidence: float = 0.95, margin: float = 0.02, statistic: str = robust.MEAN):
+                   confidence: float = 0.95, margin: float = 0.02, statistic: str = robust.MEAN,
+                   exclude_disturbed: bool = False):
     """A tidy DataFrame: one row per (key, side) with n, mean, median and, against the first side, the ratio of
-    `statistic` (mean or median, named in each row) with its interval and verdict."""
+    `statistic` (mean or median, named in each row) with its interval and verdict. `exclude_disturbed` leaves
+    the runs flagged by their noise record out on every side; each row's `excluded` counts them."""
     import pandas as pd
 
     robust.check_statistic(statistic)
@@ -70,8 +85,12 @@ def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = N
         if frame.empty:
             raise CompareError(f"{path}: no results in this store")
     sides = _sides(frames, paths, labels)
-    series, missing = [], []
-    for frame in frames:
+    series, missing, dropped = [], [], []
+    for i, frame in enumerate(frames):
+        flagged = disturbed(frame) if exclude_disturbed else pd.Series(False, index=frame.index)
+        sides[i] = dataclasses.replace(sides[i], excluded=frame.loc[flagged, "run_id"].nunique())
+        dropped.append({tuple(k): g["run_id"].nunique() for k, g in frame[flagged].groupby(KEY, dropna=False)})
+        frame = frame[~flagged]
         if phases:
             frame = frame[frame["phase"].isin(phases)]
         if names:
@@ -85,11 +104,13 @@ def compare_frames(frames: list, paths: list[Path], labels: list[str] | None = N
         for i, (side, values) in enumerate(zip(sides, series)):
             group = values.get(key)
             row = dict(zip(KEY, key), side=side.label, arch=side.arch, machine=side.machine, cpu=side.cpu,
-                       statistic=statistic)
+                       statistic=statistic, excluded=dropped[i].get(key, 0))
             if group is None:
                 why = missing[i].get(key)
+                why = why.replace("_", " ") if why else "every run left out as disturbed" if row["excluded"] else \
+                    "not measured"
                 row.update(n=0, mean=None, median=None, unit="", ratio=None, low=None, high=None,
-                           verdict=f"{why.replace('_', ' ')} on {side.label}" if why else f"not measured on {side.label}")
+                           verdict=f"{why} on {side.label}")
                 rows.append(row)
                 continue
             vals = [float(v) for v in group["value"]]

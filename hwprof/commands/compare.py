@@ -19,12 +19,14 @@ def compare(
     md_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the side-by-side table as Markdown."),
     statistic: str = typer.Option("mean", "--statistic", help="The statistic each side is summarized by and "
                                   "compared on: mean (Welch interval) or median (bootstrap interval)."),
+    exclude_disturbed: bool = typer.Option(False, "--exclude-disturbed", help="Leave out, on every side, the runs "
+                                           "their noise record flagged (how many per side is said)."),
     as_json: bool = typer.Option(False, "--json", help="Print the tidy comparison as JSON."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a store with an unreadable run file (default: "
                                                         "skip it with a warning)."),
 ):
     """Compare results from machines side by side: target x workload x metric, ratio [95% CI], verdict."""
-    from hwprof.analysis.compare import CompareError, compare_stores, statistic_note, wide
+    from hwprof.analysis.compare import CompareError, compare_stores, excluded_line, statistic_note, wide
     from hwprof.analysis.robust import STATISTICS
     from hwprof.analysis.table import markdown, text_table
     from hwprof.data.store import atomic_write_text
@@ -35,7 +37,7 @@ def compare(
     try:
         with warnings_as_lines():
             tidy, sides = compare_stores(stores, strict=strict, labels=label or None, phases=tuple(phase), names=names,
-                                          statistic=statistic)
+                                          statistic=statistic, exclude_disturbed=exclude_disturbed)
     except CompareError as exc:
         fail(str(exc))
     view = wide(tidy, sides)
@@ -49,5 +51,7 @@ def compare(
     for s in sides:
         typer.echo(f"{s.label}: {s.path} ({s.cpu or 'unknown CPU'}, {s.arch})")
     typer.echo(statistic_note(statistic))
+    if exclude_disturbed:
+        typer.echo("; ".join(excluded_line(s) for s in sides) + " (--exclude-disturbed; they stay in the stores)")
     typer.echo(text_table(view))
 

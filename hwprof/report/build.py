@@ -13,11 +13,20 @@ from hwprof.data.store import StoreError, atomic_write_text, load_results
 from hwprof.report import html
 from hwprof.report.codegen import CODEGEN
 from hwprof.report.figures import FIGURES
+from hwprof.report.precision import PRECISION
 from hwprof.report.schedule import SCHEDULE
-from hwprof.report.section import Report, Section, provenance
+from hwprof.report.section import Report, ReportOptions, Section, provenance
 from hwprof.report.tables import TABLES
 
-REPORTS: dict[str, Report] = {r.name: r for r in FIGURES + TABLES + CODEGEN + SCHEDULE}
+# Every section, in report order: one line per module of sections.
+SECTIONS: tuple[Report, ...] = (
+    *FIGURES,
+    *TABLES,
+    *CODEGEN,
+    *SCHEDULE,
+    *PRECISION,
+)
+REPORTS: dict[str, Report] = {r.name: r for r in SECTIONS}
 
 
 class ReportError(Exception):
@@ -62,12 +71,13 @@ def with_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(workload=labelled)
 
 
-def build_sections(frame: pd.DataFrame, names: list[str] | None = None) -> list[Section]:
-    """Build the registered sections (all, or those named) from a results frame."""
+def build_sections(frame: pd.DataFrame, names: list[str] | None = None,
+                   options: ReportOptions = ReportOptions()) -> list[Section]:
+    """Build the registered sections (all, or those named) from a results frame, under one set of options."""
     unknown = sorted(set(names or ()) - set(REPORTS))
     if unknown:
         raise ReportError(f"unknown report section {', '.join(unknown)}; choose from {', '.join(REPORTS)}")
-    return [REPORTS[n].build(frame) for n in (names or REPORTS)]
+    return [REPORTS[n].build(frame, options) for n in (names or REPORTS)]
 
 
 def section_markdown(section: Section) -> str:
@@ -80,11 +90,12 @@ def section_markdown(section: Section) -> str:
 
 
 def build_report(results: str | os.PathLike | pd.DataFrame, out_dir: str | os.PathLike,
-                 names: list[str] | None = None, strict: bool = False) -> ReportOutput:
+                 names: list[str] | None = None, strict: bool = False,
+                 options: ReportOptions = ReportOptions()) -> ReportOutput:
     """Write report.html, report.md and each section's <name>.csv and <name>.md into out_dir."""
     frame = load(results, strict)
     source = "a results frame" if isinstance(results, pd.DataFrame) else str(results)
-    sections = build_sections(frame, names)
+    sections = build_sections(frame, names, options)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out} exists and is not a folder")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
-from hwprof.analysis import verdict
+from hwprof.analysis import robust, verdict
 from hwprof.data import phases, schema
 
 BASELINE = "wasmtime"                 # the study normalizes to Wasmtime (Cranelift)
@@ -37,26 +38,45 @@ class Section:
         return self.table if self.display is None else self.display
 
 
+@dataclass(frozen=True)
+class ReportOptions:
+    """How the sections that summarise repeated timings summarise them (one set for the whole report)."""
+
+    statistic: str = robust.MEAN          # mean (Welch intervals) or median (order-statistic / bootstrap intervals)
+    exclude_disturbed: bool = False       # leave out the runs their noise record flagged
+    confidence: float = 0.95
+    target_ci: float = 0.02               # the precision section's target: interval half-width / statistic
+
+    def __post_init__(self):
+        robust.check_statistic(self.statistic)
+        if not 0 < self.target_ci < 1:
+            raise ValueError(f"a target interval must lie in (0, 1), not {self.target_ci}")
+
+
 class Report(Protocol):
-    """A figure or table: a name (fig5), a title, and build(frame) -> Section."""
+    """A figure or table: a name (fig5), a title, and build(frame, options) -> Section."""
 
     name: str
     title: str
 
-    def build(self, frame: pd.DataFrame) -> Section: ...
+    def build(self, frame: pd.DataFrame, options: ReportOptions = ReportOptions()) -> Section: ...
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A registry entry: a report from its name, title and build function."""
+    """A registry entry: a report from its name, title and build function.
+
+    The builder gets the entry with `options` set to the report's: `entry.options.statistic`, and so on.
+    """
 
     name: str
     title: str
     builder: Callable[[pd.DataFrame, "Entry"], Section]
+    options: ReportOptions = ReportOptions()
 
-    def build(self, frame: pd.DataFrame) -> Section:
-        """Build this section from a results frame (one row per Record)."""
-        return self.builder(frame, self)
+    def build(self, frame: pd.DataFrame, options: ReportOptions = ReportOptions()) -> Section:
+        """Build this section from a results frame (one row per Record) under the report's options."""
+        return self.builder(frame, dataclasses.replace(self, options=options))
 
     def empty(self, missing: str) -> Section:
         """This section with nothing to show, saying why."""
@@ -178,10 +198,30 @@ def warm_runs(times: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def ratio(a, b, confidence: float = 0.95) -> dict:
-    """mean(a) / mean(b) with its confidence interval and verdict: the one place figures get error bars from."""
-    c = verdict.compare(list(a), list(b), confidence=confidence)
+def ratio(a, b, confidence: float = 0.95, statistic: str = robust.MEAN) -> dict:
+    """mean(a) / mean(b) (Welch interval) or median(a) / median(b) (seeded bootstrap interval) and its verdict:
+    the one place figures get error bars from."""
+    c = verdict.compare(list(a), list(b), confidence=confidence, statistic=statistic)
     return {"ratio": c.ratio, "low": c.low, "high": c.high, "verdict": c.verdict}
+
+
+def undisturbed(rows: pd.DataFrame, options: ReportOptions) -> tuple[pd.DataFrame, int]:
+    """The rows of runs the options keep, and how many runs were left out as disturbed (0 unless asked)."""
+    if not options.exclude_disturbed or rows.empty:
+        return rows, 0
+    flagged = rows["disturbed"].fillna("").astype(str) != ""
+    return rows[~flagged], int(rows.loc[flagged, "run_id"].nunique())
+
+
+def statistic_note(options: ReportOptions, excluded: int) -> str:
+    """One note saying which statistic a section's numbers are and how many runs it left out as disturbed."""
+    c = f"{options.confidence:.0%}"
+    what = (f"statistic: median; ratio = median / median with a {c} percentile bootstrap interval (seeded)"
+            if options.statistic == robust.MEDIAN else
+            f"statistic: mean; ratio = mean / mean with Welch's {c} interval on the log ratio")
+    if not options.exclude_disturbed:
+        return f"{what}; runs flagged as disturbed are kept (--exclude-disturbed leaves them out)."
+    return f"{what}; {excluded} run(s) flagged as disturbed by their noise record left out."
 
 
 def mean_interval(values, confidence: float = 0.95) -> dict:

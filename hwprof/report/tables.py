@@ -12,7 +12,8 @@ from hwprof.data import schema
 from hwprof.events import NOT_ON_MICROARCH, TABLE1_METRICS
 from hwprof.report.figures import colors, layout
 from hwprof.report.section import (NATIVE, RUN_KEY, SIMULATED_BACKENDS, Entry, Section, baseline_target, geomean,
-                                   provenance, ratio, target_order, timing_rows, with_targets)
+                                   provenance, ratio, statistic_note, target_order, timing_rows, undisturbed,
+                                   with_targets)
 
 # Table I's columns, as metrics of the event maps (events/*.toml), in the study's order.
 TABLE_I = TABLE1_METRICS
@@ -158,8 +159,9 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
     """Execute time of each wasm target over native, per workload and as a geometric mean per target."""
     import plotly.graph_objects as go
 
+    options = entry.options
     times = timing_rows(frame)
-    execute = times[(times["invocation"] == "cold") & (times["phase"] == "execute")]
+    execute, excluded = undisturbed(times[(times["invocation"] == "cold") & (times["phase"] == "execute")], options)
     if NATIVE not in set(execute["runtime"]):
         return entry.empty("The wasm/native slowdown needs cold native runs (--runtime native) of the same "
                            "workloads; none in these results")
@@ -173,7 +175,8 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
             continue
         for (target, version), gt in g.groupby(["target", "runtime_version"]):
             rows.append({"workload": workload, "size": size, "target": target, "runtime_version": version,
-                         "n": len(gt), "n_native": len(n), **ratio(gt["value"], n)})
+                         "n": len(gt), "n_native": len(n), "statistic": options.statistic,
+                         **ratio(gt["value"], n, options.confidence, options.statistic)})
     if not rows:
         return entry.empty("The wasm/native slowdown needs wasm and native runs of the same workload and size; "
                            "none in these results")
@@ -185,7 +188,7 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
     shared = kernels[[(w, s) in common for w, s in zip(kernels["workload"], kernels["size"])]] if common else kernels
     means = [{"workload": "geometric mean", "size": "", "target": t,
               "runtime_version": kernels.loc[kernels["target"] == t, "runtime_version"].iloc[0],
-              "n": int((shared["target"] == t).sum()), "n_native": np.nan,
+              "n": int((shared["target"] == t).sum()), "n_native": np.nan, "statistic": options.statistic,
               "ratio": geomean(shared.loc[shared["target"] == t, "ratio"]), "low": np.nan, "high": np.nan,
               "verdict": ""} for t in targets]
     table = pd.concat([kernels.sort_values(["workload", "size", "target"]), pd.DataFrame(means)], ignore_index=True)
@@ -198,8 +201,9 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
     prov = provenance(execute)
     layout(fig, "Wasm/native slowdown: execute time over native (bars: geometric mean; dots: workloads)", prov,
            yaxis={"type": "log", "title": "execute time / native"})
-    notes = ["Execute phase wall time of cold runs; per-workload rows carry the Welch 95% interval of the ratio; "
-             "the geometric mean rows (n = workloads) have none.",
+    notes = ["Execute phase wall time of cold runs; per-workload rows carry the interval of the ratio; "
+             "the geometric mean rows (n = workloads, of the per-workload ratios) have none.",
+             statistic_note(options, excluded),
              f"Geometric means over the {len(common)} workload x size pairs every target ran." if common else
              "No workload ran under every target: each geometric mean is over that target's own workloads."]
     return Section(entry.name, entry.title, table, fig, prov, notes=notes)
@@ -207,8 +211,9 @@ def slowdown(frame: pd.DataFrame, entry: Entry) -> Section:
 
 def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
     """Every pair of targets on every workload: execute-time ratio, its Welch interval, effect size, verdict."""
+    options = entry.options
     times = timing_rows(frame)
-    execute = times[times["phase"] == "execute"]
+    execute, excluded = undisturbed(times[times["phase"] == "execute"], options)
     per_run = execute.groupby(["invocation"] + RUN_KEY)["value"].mean().reset_index()   # warm: per invocation
     base = baseline_target(execute) if not execute.empty else None
     rows = []
@@ -216,19 +221,20 @@ def pairs(frame: pd.DataFrame, entry: Entry) -> Section:
         samples = {t: gt["value"].tolist() for t, gt in g.groupby("target")}
         order = target_order(list(samples), base)
         for a, b in combinations(order, 2):
-            c = verdict.compare(samples[a], samples[b])
+            c = verdict.compare(samples[a], samples[b], options.confidence, statistic=options.statistic)
             rows.append({"workload": workload, "size": size, "invocation": mode, "target_a": a, "target_b": b,
-                         "n_a": c.n_a, "n_b": c.n_b, "ratio": c.ratio, "low": c.low, "high": c.high,
+                         "n_a": c.n_a, "n_b": c.n_b, "statistic": c.statistic, "ratio": c.ratio, "low": c.low, "high": c.high,
                          "verdict": f"{a} {c.verdict}" if c.verdict in (verdict.FASTER, verdict.SLOWER) else c.verdict,
                          "hedges_g": c.hedges_g})
     if not rows:
         return entry.empty("Pairwise verdicts need execute times of at least two targets on one workload; "
                            "none in these results")
     table = pd.DataFrame(rows)
-    notes = ["ratio = mean execute time of target_a / target_b (per invocation for warm runs), with Welch's 95% "
-             "interval on the log ratio. 'A faster' / 'A slower' only when the whole interval is below / above 1; "
-             "'same' only when it lies within 1 +- 2%; otherwise 'unsure' (too few or too noisy samples). "
-             "Hedges' g is the standardized difference (a - b)."]
+    notes = [f"ratio = {options.statistic} execute time of target_a / target_b (per invocation for warm runs), "
+             f"with its {options.confidence:.0%} interval. 'A faster' / 'A slower' only when the whole interval is "
+             "below / above 1; 'same' only when it lies within 1 +- 2%; otherwise 'unsure' (too few or too noisy "
+             "samples). Hedges' g is the standardized difference of the means (a - b).",
+             statistic_note(options, excluded)]
     return Section(entry.name, entry.title, table, None, provenance(execute), notes=notes)
 
 
