@@ -12,7 +12,8 @@ from scipy.stats import t as student_t
 
 from hwprof.analysis import paired, robust, verdict
 from hwprof.data import schema
-from hwprof.data.store import ResultStore
+from hwprof.data.store import ResultStore, load_results
+from hwprof.report import build_report, build_sections
 
 pytestmark = pytest.mark.quick
 
@@ -198,3 +199,27 @@ def test_a_malformed_pair_tag_is_refused_with_its_file(tmp_path):
                     run_records("wasmtime", [0.01]), run_id="bad")
     with pytest.raises(paired.PairedError, match=r"bad\.json: its campaign_pair .* is not"):
         paired.read_pairs(store.root)
+
+
+# ---- the report's paired section ----------------------------------------------------------------------------
+
+def test_report_section_renders_pairs_from_the_store(store, tmp_path):
+    out = build_report(store.root, tmp_path / "report", names=["paired"])
+    section = out.sections[0]
+    assert not section.missing and len(section.table) == 2
+    row = section.table.set_index("pair").loc[PAIR_ID]
+    assert (row["target_a"], row["target_b"], row["rounds"], row["incomplete"]) == ("wasmtime", "wasmtime-aot", 6, 2)
+    text = (tmp_path / "report" / "paired.md").read_text()
+    assert "seeded alternating order" in text and "2 incomplete" in text and "0 excluded" in text
+    assert "wasmtime slower" in text or "wasmtime faster" in text or "unsure" in text
+    assert "machine pair-box" in section.provenance and "wasmtime-aot 1" in section.provenance
+    assert (tmp_path / "report" / "paired.csv").exists()
+
+
+def test_report_section_says_what_it_needs(store):
+    frame = load_results(store.root)
+    without_store = frame.copy()
+    without_store.attrs = {}
+    assert "results store folder" in build_sections(without_store, ["paired"])[0].missing
+    unpaired = frame[frame["run_id"] == "z-unpaired"]
+    assert "[[pairs]]" in build_sections(unpaired, ["paired"])[0].missing

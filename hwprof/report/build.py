@@ -13,11 +13,12 @@ from hwprof.data.store import StoreError, atomic_write_text, load_results
 from hwprof.report import html
 from hwprof.report.codegen import CODEGEN
 from hwprof.report.figures import FIGURES
+from hwprof.report.paired import PAIRED
 from hwprof.report.schedule import SCHEDULE
 from hwprof.report.section import Report, Section, provenance
 from hwprof.report.tables import TABLES
 
-REPORTS: dict[str, Report] = {r.name: r for r in FIGURES + TABLES + CODEGEN + SCHEDULE}
+REPORTS: dict[str, Report] = {r.name: r for r in FIGURES + TABLES + CODEGEN + SCHEDULE + PAIRED}
 
 
 class ReportError(Exception):
