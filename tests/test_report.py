@@ -215,6 +215,8 @@ def test_codegen_section_shows_the_stored_code_metrics_and_relates_them_to_fig5(
 def test_every_figure_names_machine_cpu_backend_and_versions(frame, sections):
     first = frame.iloc[0]
     for s in sections.values():
+        if s.name == "paired":
+            continue            # needs a campaign with [[pairs]]; tests/test_paired.py renders it
         assert not s.missing, s.name
         facts = [f"machine {first['machine']}", first["cpu"], first["microarch"], first["perf_version"],
                  f"hwprof {first['hwprof_version']}"]
@@ -251,7 +253,7 @@ def test_missing_data_is_said_not_plotted(frame, tmp_path):
 
 def test_files_csv_markdown_and_atomic(written):
     out = written.html.parent
-    for s in written.sections:
+    for s in (s for s in written.sections if not s.missing):      # a missing section writes no CSV
         back = pd.read_csv(out / f"{s.name}.csv", dtype=str, keep_default_na=False)
         assert list(back.columns) == list(s.table.columns) and len(back) == len(s.table)
         assert f"## {s.title}" in (out / f"{s.name}.md").read_text()
@@ -265,7 +267,7 @@ def test_files_csv_markdown_and_atomic(written):
 def test_markdown_tables_are_well_formed(written):
     """Header and delimiter rows have the same number of cells, so GitHub renders the tables."""
     heads = _table_heads(written.markdown.read_text())
-    assert len(heads) == len(written.sections)
+    assert len(heads) == len([s for s in written.sections if not s.missing])
     for line_no, (header, delim) in enumerate(heads):
         assert _cells(header) == _cells(delim), f"table {line_no}: {header!r} / {delim!r}"
 
@@ -307,7 +309,7 @@ def test_cli_report_json_text_help_and_errors(store, tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     assert Path(doc["html"]).is_file() and {s["name"] for s in doc["sections"]} == set(REPORTS)
-    assert all(s["rows"] > 0 and not s["missing"] for s in doc["sections"] if s["name"] != "failures")
+    assert all(s["rows"] > 0 and not s["missing"] for s in doc["sections"] if s["name"] not in ("failures", "paired"))
     assert [s["rows"] for s in doc["sections"] if s["name"] == "failures"] == [0]      # nothing failed
     text = runner.invoke(cli_app(), ["report", str(store), "--out", str(tmp_path / "t")])
     assert text.exit_code == 0 and "fig5" in text.output and "report.html" in text.output

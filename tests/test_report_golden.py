@@ -123,6 +123,20 @@ def schedule_runs() -> list[list[schema.Record]]:
     return [kept.records(outcomes, "simulated", "golden.csv, simulated, persistent host, profiles golden-store")]
 
 
+PAIR = "2mm[mini] wasmtime perf cold ~ 2mm[mini] wasmtime-winch perf cold"
+
+
+def pair_tag(records: list[schema.Record]) -> dict:
+    """campaign_pair of 2mm's cold wasmtime and wasmtime-winch runs, as if a campaign had paired them round by
+    repetition (the failed wasmtime-winch run is round 3's b, with no a: an incomplete round); {} for the rest."""
+    r = records[0]
+    if (r.workload, r.invocation, r.backend) != ("2mm", "cold", "perf") or r.runtime == "native":
+        return {}
+    side = "a" if r.runtime == "wasmtime" else "b"
+    return {"campaign": "golden", "campaign_digest": "golden", "campaign_cell": PAIR.split(" ~ ")[side == "b"],
+            "campaign_pair": {"id": PAIR, "side": side, "round": r.repetition, "first": "ab"[r.repetition % 2]}}
+
+
 def runs() -> list[list[schema.Record]]:
     """Every run of the hand-made store, in the order its run ids sort."""
     out = []
@@ -154,7 +168,7 @@ def built(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(store_module, "stamp", lambda: STAMP)      # every run file's timestamp, to look for below
         for i, records in enumerate(runs()):
-            store.write_run("golden-session", PROVENANCE, records, run_id=f"run-{i:03d}")
+            store.write_run("golden-session", {**PROVENANCE, **pair_tag(records)}, records, run_id=f"run-{i:03d}")
     # A frame, not the store's path, so that report.md names no temporary folder.
     out = build_report(load_results(store.root), tmp / "report")
     assert not [s.name for s in out.sections if s.missing], "every section has rows from the hand-made store"

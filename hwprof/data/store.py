@@ -209,11 +209,12 @@ def iter_rows(path: str | os.PathLike, strict: bool = False):
 
 def load_results(path: str | os.PathLike, strict: bool = False):
     """Load a store folder (or one run file) as a pandas DataFrame with one row per record (unreadable run
-    files of a store are skipped with a SkippedRunWarning; strict=True refuses them)."""
+    files of a store are skipped with a SkippedRunWarning; strict=True refuses them); attrs["results"] names it."""
     import pandas as pd
 
     rows = list(iter_rows(path, strict))
     columns = list(COLUMNS) + ["session_id", "session_state"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    frame.attrs["results"] = str(path)    # where the rows came from, for a reader of run-level provenance
     return frame

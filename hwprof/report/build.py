@@ -13,6 +13,7 @@ from hwprof.data.store import StoreError, atomic_write_text, load_results
 from hwprof.report import html
 from hwprof.report.codegen import CODEGEN
 from hwprof.report.figures import FIGURES
+from hwprof.report.paired import PAIRED
 from hwprof.report.precision import PRECISION
 from hwprof.report.schedule import SCHEDULE
 from hwprof.report.section import Report, ReportOptions, Section, provenance
@@ -25,6 +26,7 @@ SECTIONS: tuple[Report, ...] = (
     *CODEGEN,
     *SCHEDULE,
     *PRECISION,
+    *PAIRED,
 )
 REPORTS: dict[str, Report] = {r.name: r for r in SECTIONS}
 
