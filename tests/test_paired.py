@@ -223,3 +223,23 @@ def test_report_section_says_what_it_needs(store):
     assert "results store folder" in build_sections(without_store, ["paired"])[0].missing
     unpaired = frame[frame["run_id"] == "z-unpaired"]
     assert "[[pairs]]" in build_sections(unpaired, ["paired"])[0].missing
+
+
+def test_compare_paired_cli_prints_each_pair_and_what_it_left_out(store, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hwprof.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["compare", "--paired", "--statistic", "median", str(store.root),
+                              "--csv", str(tmp_path / "p.csv")])
+    assert out.exit_code == 0, out.output
+    assert "round by round" in out.output and "median of the per-round ratios" in out.output
+    assert "2 incomplete" in out.output and "2mm" in out.output and "atax" in out.output
+    assert (tmp_path / "p.csv").read_text().startswith("pair,")
+    rows = json.loads(runner.invoke(app, ["compare", "--paired", "--json", str(store.root)]).output)
+    assert {r["pair"] for r in rows} == {r["pair"] for r in paired.compare_paired(store.root)}
+    two = runner.invoke(app, ["compare", "--paired", str(store.root), str(store.root)])
+    assert two.exit_code != 0 and "one results store" in two.output

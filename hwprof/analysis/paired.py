@@ -273,3 +273,22 @@ def compare_paired(results: str | os.PathLike, exclude_disturbed: bool = False, 
     if not pairs:
         raise PairedError(f"{results}: no runs tagged {PAIR}; run a campaign whose spec has [[pairs]]")
     return [pair_row(p, confidence, margin, statistic) for p in pairs]
+
+
+def _interval(row: dict, stem: str) -> str:
+    """'ratio [low, high]', or the ratio alone when there is no interval; '-' when there is no ratio."""
+    center = row[f"{stem}_ratio"]
+    if center is None:
+        return "-"
+    low, high = row[f"{stem}_low"], row[f"{stem}_high"]
+    return f"{center:.3f}" if low is None else f"{center:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def display_row(row: dict) -> dict:
+    """A pair_row as people read it: the pair, its rounds, each ratio with its interval, the verdict."""
+    word = row["verdict"]
+    return {"workload": row["workload"], "size": row["size"], "invocation": row["invocation"],
+            "a": row["target_a"], "b": row["target_b"], "rounds": row["rounds"],
+            "paired median a/b": _interval(row, "median"), "paired geomean a/b": _interval(row, "geomean"),
+            "unpaired median a / median b": _interval(row, "unpaired"),
+            "verdict": f"{row['target_a']} {word}" if word in (verdict.FASTER, verdict.SLOWER) else word}

@@ -10,26 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from hwprof.analysis import paired, robust
-from hwprof.analysis.verdict import FASTER, SLOWER
 from hwprof.report.section import Entry, Section, provenance
 
 NO_STORE = ("The paired section reads campaign_pair from the run files: build the report from a results store "
             "folder (these rows came without one)")
 NO_PAIRS = "Paired ratios need a campaign whose spec has [[pairs]] (runs tagged campaign_pair); none in these results"
-
-
-def _interval(row: dict, stem: str) -> str:
-    """'ratio [low, high]', or the ratio alone when there is no interval; '-' when there is no ratio."""
-    center = row[f"{stem}_ratio"]
-    if center is None:
-        return "-"
-    low, high = row[f"{stem}_low"], row[f"{stem}_high"]
-    return f"{center:.3f}" if low is None else f"{center:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def _verdict(row: dict) -> str:
-    word = row["verdict"]
-    return f"{row['target_a']} {word}" if word in (FASTER, SLOWER) else word
 
 
 def paired_section(frame: pd.DataFrame, entry: Entry) -> Section:
@@ -47,12 +32,7 @@ def paired_section(frame: pd.DataFrame, entry: Entry) -> Section:
     # The report's statistic picks the verdict's summary: the median ratio, or for means the geometric mean.
     rows = [paired.pair_row(p, entry.options.confidence, statistic=entry.options.statistic) for p in pairs]
     table = pd.DataFrame(rows)
-    display = pd.DataFrame([{"workload": r["workload"], "size": r["size"], "invocation": r["invocation"],
-                             "a": r["target_a"], "b": r["target_b"], "rounds": r["rounds"],
-                             "paired median a/b": _interval(r, "median"),
-                             "paired geomean a/b": _interval(r, "geomean"),
-                             "unpaired median a / median b": _interval(r, "unpaired"), "verdict": _verdict(r)}
-                            for r in rows])
+    display = pd.DataFrame([paired.display_row(r) for r in rows])
     used = {run for p in pairs for r in p.rounds for run in (r.run_a, r.run_b)}
     rows_used = frame[frame["run_id"].astype(str).isin(used)]
     return Section(entry.name, entry.title, table, None, provenance(rows_used if len(rows_used) else frame),
