@@ -36,11 +36,12 @@ FOREIGN_PCT = 10.0
 # slice and finishes inside it): that is foreign_cpu_pct's job; this catches what the guest cannot see.
 CALIBRATION_PCT = 25
 # ... or when the time-stamp counter's rate against CLOCK_MONOTONIC moved by more than TSC_DRIFT_PPM between the
-# calibrations around a process. Each rate spans one calibration (~4.5 ms) between two stamps read within
-# ~40 ns each, so pairing alone errs at most ~17 ppm; 900 back-to-back pairs on the project's VM (quiet, a
-# real-time hog on the CPU, both CPUs busy) moved at most 0.7 ppm. 100 ppm is clear of both, and well below
-# what moves a clock for real: an NTP daemon slewing (ntpd up to 500 ppm), a VM resumed on a host whose TSC
-# runs at another rate, a clocksource change. Then the phase times, read from CLOCK_MONOTONIC, are suspect.
+# calibrations around a process. Each rate spans one calibration (3.4-4.5 ms) between two stamps whose
+# brackets are ~40 ns wide, so pairing alone errs at most ~20 ppm; 1,500 back-to-back pairs on the project's
+# VM (quiet, a real-time hog on the CPU, both CPUs busy, other helpers' benchmarks) moved at most 0.83 ppm.
+# 100 ppm is clear of both, and below what moves a clock for real: an NTP daemon slewing (ntpd up to
+# 500 ppm), a VM resumed on a host whose TSC runs at another rate, a clocksource change. Then the phase
+# times, read from CLOCK_MONOTONIC, are suspect.
 TSC_DRIFT_PPM = 100
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SYS_CPU = Path("/sys/devices/system/cpu")
