@@ -187,12 +187,13 @@ def run_pass(plan: Plan, one_pass: Pass, root: Path, trace: _Trace, prepared: Pr
     try:
         stdin = plan.inputs.stdin if plan.runtime.stdin_via_process else None
         # The calibration runs outside the sampled window: its own time on the measured CPU is not foreign load.
-        calibrated = calibration.time_ns(plan.cpu)
+        calibrated = calibration.measure(plan.cpu)
         before = noise.sample(plan.cpu)
         rc, tail, spawn_ns, end_ns, carried = run_process(launch.argv, env, launch.pass_fds, plan.cpu,
                                                           plan.config.timeout, workdir, stdin, plan.config.max_output)
         after = noise.sample(plan.cpu)
-        trace.noise.append(noise.between(before, after, (calibrated, calibration.time_ns(plan.cpu))))
+        trace.noise.append(noise.between(before, after, (calibrated, calibration.measure(plan.cpu)),
+                                         plan.backend.tree_counts(launch, one_pass)))
         trace.output += [c for c in carried if c.dropped]
     finally:
         for fd in launch.close_fds:

@@ -1,7 +1,9 @@
-"""What disturbed a repetition: steal time, other processes on the measured CPU, context switches, frequency.
+"""What disturbed a repetition: steal time, other processes on the measured CPU, context switches, migrations,
+frequency, the calibration loop's slowdown and clock drift.
 
 Sampled by the controller just before and after each measured process, from /proc/stat (the measured
-CPU's jiffies), the controller's children's rusage and /proc/cpuinfo; a repetition sums its processes.
+CPU's jiffies), the controller's children's rusage and /proc/cpuinfo, beside the calibration loop's time
+and counter rate and the backend's count of the tree's migrations; a repetition sums its processes.
 On the VMs hwprof is built on, steal reads 0 while the host still slows the guest, so steal alone is
 never taken as proof of a quiet machine: foreign load and involuntary switches are kept beside it.
 A flagged repetition stays in the store; its provenance says why (`disturbed`), and summaries count them.
@@ -17,6 +19,11 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hwprof.backends import TreeCounts
+    from hwprof.calibration import Calibration
 
 # A repetition is flagged when, over its measured processes' lifetimes, the hypervisor stole more than
 # STEAL_PCT of the measured CPU, or other processes used more than FOREIGN_PCT of it.
@@ -28,6 +35,14 @@ FOREIGN_PCT = 10.0
 # A task sharing the CPU through the guest scheduler barely shows here (the loop arrives with a fresh time
 # slice and finishes inside it): that is foreign_cpu_pct's job; this catches what the guest cannot see.
 CALIBRATION_PCT = 25
+# ... or when the time-stamp counter's rate against CLOCK_MONOTONIC moved by more than TSC_DRIFT_PPM between the
+# calibrations around a process. Each rate spans one calibration (3.4-4.5 ms) between two stamps whose
+# brackets are ~40 ns wide, so pairing alone errs at most ~20 ppm; 1,500 back-to-back pairs on the project's
+# VM (quiet, a real-time hog on the CPU, both CPUs busy, other helpers' benchmarks) moved at most 0.83 ppm.
+# 100 ppm is clear of both, and below what moves a clock for real: an NTP daemon slewing (ntpd up to
+# 500 ppm), a VM resumed on a host whose TSC runs at another rate, a clocksource change. Then the phase
+# times, read from CLOCK_MONOTONIC, are suspect.
+TSC_DRIFT_PPM = 100
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SYS_CPU = Path("/sys/devices/system/cpu")
 
@@ -86,12 +101,20 @@ def sample(cpu: int) -> Sample:
                   cpu_mhz(cpu))
 
 
-def between(before: Sample, after: Sample, calibration_ns: tuple[int | None, int | None] = (None, None)) -> dict:
+def between(before: Sample, after: Sample,
+            calibrations: tuple[Calibration | None, Calibration | None] = (None, None),
+            tree: TreeCounts | None = None) -> dict:
     """One measured process's disturbance evidence (raw amounts; `summarize` turns them into shares).
 
-    `calibration_ns`: the calibration loop's time just before and just after the process (None: not run).
+    `calibrations`: the calibration loop just before and just after the process (None: not run); `tree`:
+    the backend's count of the measured tree's migrations and context switches (None: not asked).
     """
-    return {"calibration_before_ns": calibration_ns[0], "calibration_after_ns": calibration_ns[1],
+    c0, c1 = calibrations
+    return {"calibration_before_ns": c0.ns if c0 else None, "calibration_after_ns": c1.ns if c1 else None,
+            "tsc_per_ns_before": c0.tsc_per_ns if c0 else None, "tsc_per_ns_after": c1.tsc_per_ns if c1 else None,
+            "cpu_migrations": tree.cpu_migrations if tree else None,
+            "context_switches": tree.context_switches if tree else None,
+            "tree_counts_why": tree.why if tree else "the backend was not asked",
             "wall_s": (after.ns - before.ns) / 1e9, "busy_s": (after.busy - before.busy) / CLK_TCK,
             "steal_s": (after.steal - before.steal) / CLK_TCK, "own_cpu_s": after.child_cpu_s - before.child_cpu_s,
             "voluntary_switches": after.child_nvcsw - before.child_nvcsw,
@@ -122,12 +145,32 @@ def _calibration(processes: list[dict], quiet: QuietReference) -> tuple[int | No
     return quiet.update(times), max(times) if times else None
 
 
+def _drift_ppm(processes: list[dict]) -> float | None:
+    """The largest |rate after / rate before - 1| of the counter over the processes, in ppm (None: no counter)."""
+    drifts = [abs(p["tsc_per_ns_after"] / p["tsc_per_ns_before"] - 1) * 1e6 for p in processes
+              if p.get("tsc_per_ns_before") and p.get("tsc_per_ns_after")]
+    return round(max(drifts), 3) if drifts else None
+
+
+def _tree(processes: list[dict]) -> tuple[int | None, int | None, str]:
+    """The tree's migrations and context switches summed over the processes that counted them, and why not all."""
+    counted = [p for p in processes if p.get("cpu_migrations") is not None]
+    whys = sorted({p.get("tree_counts_why") or "stored before it was counted" for p in processes
+                   if p.get("cpu_migrations") is None})
+    if not counted:
+        return None, None, "; ".join(whys) or "no measured process"
+    why = f"counted in {len(counted)} of {len(processes)} processes ({'; '.join(whys)})" if whys else ""
+    return sum(p["cpu_migrations"] for p in counted), sum(p["context_switches"] for p in counted), why
+
+
 def summarize(processes: list[dict], quiet: QuietReference = QUIET) -> dict:
     """A repetition's evidence over its processes, with `disturbed` saying why it is flagged ('' when not).
 
     Jiffies tick at 1/CLK_TCK s, so a process shorter than a few ticks gives coarse shares: they are kept,
     but only a share measured over at least 10 ticks can flag a repetition. The calibration slowdown is the
     worst of the processes' before/after calibration times over `quiet` (the session's quietest so far).
+    own_cpu_pct is evidence only: a multi-threaded runtime exceeds 100%, one waiting on I/O falls below,
+    so no share of it alone proves a disturbance. `unmeasured` says why each of the newer values is None.
     """
     wall = sum(p["wall_s"] for p in processes)
     busy = sum(p["busy_s"] for p in processes)
@@ -138,7 +181,17 @@ def summarize(processes: list[dict], quiet: QuietReference = QUIET) -> dict:
            "involuntary_switches": sum(p["involuntary_switches"] for p in processes),
            "voluntary_switches": sum(p["voluntary_switches"] for p in processes),
            "mhz_min": min(mhz) if mhz else None, "mhz_max": max(mhz) if mhz else None,
-           "tick_s": 1 / CLK_TCK, "calibration_ns_min": None, "calibration_slowdown": None, "disturbed": ""}
+           "tick_s": 1 / CLK_TCK, "calibration_ns_min": None, "calibration_slowdown": None, "disturbed": "",
+           "own_cpu_pct": round(100 * own / wall, 1) if wall > 0 else None, "tsc_drift_ppm": _drift_ppm(processes),
+           "unmeasured": {}}
+    out["cpu_migrations"], out["context_switches"], why = _tree(processes)
+    if why:     # a partial sum is kept (any migration still flags) and said to be partial
+        out["unmeasured"]["cpu_migrations"] = out["unmeasured"]["context_switches"] = why
+    if out["tsc_drift_ppm"] is None:
+        out["unmeasured"]["tsc_drift_ppm"] = "no time-stamp counter read before and after a process (no " \
+                                            "calibration kernel, or an architecture without a counter)"
+    if out["own_cpu_pct"] is None:
+        out["unmeasured"]["own_cpu_pct"] = "no wall time"
     reference, worst = _calibration(processes, quiet)
     reasons = []
     if worst is not None:
@@ -146,6 +199,12 @@ def summarize(processes: list[dict], quiet: QuietReference = QUIET) -> dict:
         if worst * 100 > reference * (100 + CALIBRATION_PCT):      # integers: exactly at the threshold is not over
             reasons.append(f"the calibration loop ran {worst / reference:.2f}x its quietest time "
                            f"(> {CALIBRATION_PCT}% slower)")
+    if out["cpu_migrations"]:
+        reasons.append(f"the measured tree moved between CPUs {out['cpu_migrations']} times in its counted phases "
+                       "(pinned to one CPU: the pinning broke)")
+    if out["tsc_drift_ppm"] is not None and out["tsc_drift_ppm"] > TSC_DRIFT_PPM:
+        reasons.append(f"the time-stamp counter's rate moved {out['tsc_drift_ppm']:.0f} ppm against "
+                       f"CLOCK_MONOTONIC across a process (> {TSC_DRIFT_PPM} ppm)")
     if wall <= 0:
         out["disturbed"] = "; ".join(reasons)
         return out

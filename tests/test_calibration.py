@@ -5,17 +5,12 @@ noise.summarize at its edges on constructed readings. Nothing here asserts that 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
+from hogs import hogging
 
 from hwprof import calibration, noise
-
-# Spins 0.5 ms, sleeps 0.5 ms: as SCHED_FIFO it preempts the loop whenever it wakes, yet never starves the CPU.
-HOG = ("import time\nwhile True:\n t = time.perf_counter()\n while time.perf_counter() - t < 0.0005: pass\n"
-       " time.sleep(0.0005)\n")
 
 
 def _proc(before, after, wall=0.0):
@@ -36,6 +31,17 @@ def test_the_kernel_returns_the_same_state_every_call_and_depends_on_its_length(
     assert calibration.run(10) != first and calibration.run(0) == 0x9E3779B97F4A7C15   # the loop really runs
 
 
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"),
+                    reason="the kernel reads a time-stamp counter on x86-64 and aarch64 only")
+def test_each_calibration_reads_the_time_stamp_counter_against_the_monotonic_clock(kernel):
+    first, second = calibration.stamp(), calibration.stamp()
+    assert first is not None and second[1] > first[1] and second[0] >= first[0]   # the counter moves on
+    assert 0 < first[2] < 1_000_000                                               # a bracket of ticks, not ms
+    got = calibration.measure(max(os.sched_getaffinity(0)))
+    assert got.ns > 0 and got.tsc_per_ns is not None and 0.001 < got.tsc_per_ns < 10   # 1 MHz .. 10 GHz
+    assert calibration.time_ns(None) > 0                                           # the old call still works
+
+
 def test_timing_restores_the_threads_affinity(kernel):
     old = os.sched_getaffinity(0)
     cpu = max(old)
@@ -43,26 +49,12 @@ def test_timing_restores_the_threads_affinity(kernel):
     assert os.sched_getaffinity(0) == old
 
 
-def _hog(cpu: int) -> subprocess.Popen:
-    def start():
-        os.sched_setaffinity(0, {cpu})
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-    try:
-        return subprocess.Popen([sys.executable, "-c", HOG], preexec_fn=start)
-    except (subprocess.SubprocessError, PermissionError) as e:
-        pytest.skip(f"cannot start a real-time hog here: {e}")
-
-
 def test_a_cpu_taken_away_during_the_loop_shows_a_slowdown_and_flags_the_repetition(kernel):
     cpu = max(os.sched_getaffinity(0))
     quiet = min(calibration.time_ns(cpu) for _ in range(5))
-    hog = _hog(cpu)
-    try:
+    with hogging(cpu):
         time.sleep(0.1)
         disturbed = calibration.time_ns(cpu)
-    finally:
-        hog.kill()
-        hog.wait()
     ref = noise.QuietReference()
     noise.summarize([_proc(quiet, quiet, 0.01)], ref)
     s = noise.summarize([_proc(quiet, disturbed, 0.01)], ref)

@@ -2,7 +2,8 @@
 
 A backend is a small protocol: `probe` says what it can count here, `plan` splits the events into
 passes, `prepare` wraps the measured command for one pass, `read` turns its output into counts, and
-`explain` turns the backend's own complaint about a failed pass into one line (or None).
+`explain` turns the backend's own complaint about a failed pass into one line (or None), and
+`tree_counts` gives the measured tree's CPU migrations and context switches as disturbance evidence.
 Add one by writing a module with a class like PerfBackend and one line in BACKENDS.
 """
 
@@ -64,6 +65,15 @@ class Launch:
     close_fds: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class TreeCounts:
+    """The measured process tree's CPU migrations and context switches in its counted phases (None: why)."""
+
+    cpu_migrations: int | None
+    context_switches: int | None
+    why: str = ""            # '' when counted; else why not (a simulator, no perf in this pass)
+
+
 class Backend(Protocol):
     """The counter-backend protocol."""
 
@@ -84,6 +94,8 @@ class Backend(Protocol):
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]: ...
 
     def explain(self, launch: Launch) -> str | None: ...
+
+    def tree_counts(self, launch: Launch, one_pass: Pass) -> TreeCounts: ...   # disturbance evidence, not rows
 
 
 BACKENDS = {

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from hwprof import events as event_maps
-from hwprof.backends import BackendError, Count, Launch, Pass, Probe
+from hwprof.backends import BackendError, Count, Launch, Pass, Probe, TreeCounts
 from hwprof.data import schema
 from hwprof.data.phases import HOSTED, MARKED, number
 from hwprof.events import Event, EventMap
@@ -138,6 +138,10 @@ class CachegrindBackend:
         text = log.read_text(errors="replace") if log.exists() else ""
         fatal = [ln.split("==", 2)[-1].strip() for ln in text.splitlines() if "valgrind: " in ln and "error" in ln.lower()]
         return f"valgrind failed: {fatal[0]}" if fatal else None
+
+    def tree_counts(self, launch: Launch, one_pass: Pass) -> TreeCounts:
+        """Not counted here: None, with why."""
+        return TreeCounts(None, None, "cachegrind simulates one CPU: there is no scheduler to migrate on")
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """Sum the per-phase dumps (a phase marked several times is summed) into counts."""

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from hwprof.backends import BackendError, Count, Launch, Pass, Probe, phase_passes
+from hwprof.backends import BackendError, Count, Launch, Pass, Probe, TreeCounts, phase_passes
 from hwprof.data import schema
 from hwprof.data.cpu import SYSFS_PMUS, core_pmus
 from hwprof.data.provenance import paranoid_level
@@ -17,6 +17,9 @@ from hwprof.native import PHASES
 
 SEP = ";"
 INSTALL_HINT = "install it: apt-get install linux-perf (Debian) or linux-tools-$(uname -r) (Ubuntu)"
+# Counted in every perf pass, after the events asked for, as disturbance evidence (never rows): software
+# events take no PMU counter, so they cost no multiplexing, and perf prints them last, in this order.
+TREE_EVENTS = ("cpu-migrations", "context-switches")
 
 
 def parse_stat_csv(text: str, sep: str = SEP) -> list[dict]:
@@ -101,6 +104,9 @@ def probe_pmu(perf: str = "perf") -> tuple[bool, str]:
     return False, "no hardware PMU: perf reports <not supported> for cycles (typical of VMs and containers)"
 
 
+_TREE_ARGS = [arg for e in TREE_EVENTS for arg in ("-e", e)]
+
+
 class PerfBackend:
     """Counts events with the real `perf stat`, enabling counters only inside the phase of each pass."""
 
@@ -182,7 +188,8 @@ class PerfBackend:
         out = workdir / "perf-stat.csv"
         if one_pass.whole:
             # The whole process tree (perf stat follows children), no phase edges.
-            cmd = [self.perf, "stat", "-x", SEP, "-o", str(out)] + self._event_args(one_pass.events) + ["--"] + argv
+            cmd = [self.perf, "stat", "-x", SEP, "-o", str(out)] + self._event_args(one_pass.events) + _TREE_ARGS
+            cmd += ["--"] + argv
             return Launch(cmd, {}, workdir=workdir)
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
@@ -191,7 +198,7 @@ class PerfBackend:
         if "bootstrap" not in one_pass.phases:
             # Counters start disabled; the bootstrap pass counts from exec until the host says it is ready.
             cmd.append("--delay=-1")
-        cmd += self._event_args(one_pass.events) + ["--"] + argv
+        cmd += self._event_args(one_pass.events) + _TREE_ARGS + ["--"] + argv
         env = {"HWPROF_CTL_FD": str(ctl_w), "HWPROF_ACK_FD": str(ack_r), "HWPROF_COUNT_MASK": str(phase_bits),
                "HWPROF_CLOSE_FDS": f"{ctl_r},{ack_w}"}
         fds = (ctl_r, ctl_w, ack_r, ack_w)
@@ -208,22 +215,41 @@ class PerfBackend:
             return f"perf cannot count {what} here: {reason[0] if reason else 'event syntax error'}"
         return None
 
-    def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
-        """Counts of the pass's phase, matched to the events in the order perf prints them."""
-        if not one_pass.events:
-            return []
+    def _rows(self, launch: Launch, one_pass: Pass) -> list[dict]:
         path = launch.workdir / "perf-stat.csv"
         try:
             rows = parse_stat_csv(path.read_text())
         except OSError:
             raise BackendError(f"perf wrote no output ({path})") from None
-        events = self.order(one_pass.events)
-        if len(rows) != len(events):
-            raise BackendError(f"perf printed {len(rows)} counters for {len(events)} events; output in {path}")
+        expected = len(one_pass.events) + len(TREE_EVENTS)
+        if len(rows) != expected:
+            raise BackendError(f"perf printed {len(rows)} counters for {len(one_pass.events)} events and "
+                               f"{len(TREE_EVENTS)} of the tree's; output in {path}")
+        return rows
+
+    def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
+        """Counts of the pass's phase, matched to the events in the order perf prints them."""
+        if not one_pass.events:
+            return []
+        rows = self._rows(launch, one_pass)[:len(one_pass.events)]
         phase = one_pass.phases[0]
         counts = []
-        for ev, row in zip(events, rows):
+        for ev, row in zip(self.order(one_pass.events), rows):
             pct = row["running_pct"]
             note = f"scaled: counter ran {pct:.1f}% of the phase (multiplexed)" if pct is not None and pct < 100 and row["status"] == schema.OK else ""
             counts.append(Count(phase, ev.name, row["value"], row["status"], ev.unit or row["unit"], pct, note))
         return counts
+
+    def tree_counts(self, launch: Launch, one_pass: Pass) -> TreeCounts:
+        """The measured tree's migrations and context switches in the pass's phase (perf's software events)."""
+        if not one_pass.events:
+            return TreeCounts(None, None, "this pass counted no event, so it ran without perf")
+        try:
+            rows = self._rows(launch, one_pass)[len(one_pass.events):]
+        except BackendError as exc:
+            return TreeCounts(None, None, str(exc))
+        got = {r["event"]: r for r in rows}
+        bad = [e for e in TREE_EVENTS if got.get(e, {}).get("status") != schema.OK]
+        if bad:
+            return TreeCounts(None, None, f"perf did not count {', '.join(bad)} here")
+        return TreeCounts(int(got["cpu-migrations"]["value"]), int(got["context-switches"]["value"]))

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from hwprof.backends import BackendError, Count, Launch, Pass, Probe, phase_passes
+from hwprof.backends import BackendError, Count, Launch, Pass, Probe, TreeCounts, phase_passes
 from hwprof.backends.perf import group_events
 from hwprof.data import schema
 from hwprof.events import Event, EventMap
@@ -155,6 +155,10 @@ class VTuneBackend:
         text = log.read_text(errors="replace") if log.exists() else ""
         errors = [ln.strip() for ln in text.splitlines() if ln.startswith("vtune: Error")]
         return errors[0] if errors else None
+
+    def tree_counts(self, launch: Launch, one_pass: Pass) -> TreeCounts:
+        """Not counted here: None, with why."""
+        return TreeCounts(None, None, "the vtune backend does not count software scheduler events")
 
     def read(self, launch: Launch, one_pass: Pass) -> list[Count]:
         """The pass's phase counts, matched to its events by name in VTune's hw-events report."""
