@@ -102,20 +102,17 @@ def _width_factor(statistic: str, n: float, confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2)) * math.sqrt(math.pi / 2)
 
 
-def project(rel_now: float, n: int, n_final: float, statistic: str, confidence: float,
-            host_spread: float | None) -> tuple[float, float]:
-    """The interval's half-width projected at n_final runs: (the cell's own, the host's floor); the larger counts.
+def project(own_spread: float | None, host_spread: float | None, n_final: float, statistic: str,
+            confidence: float) -> tuple[float, float]:
+    """The interval's half-width projected at n_final runs: (from the cell's own spread, from the host's).
 
-    The cell's own interval shrinks at the 1/sqrt(n) rate (for the mean, Student's t shrinks too). The
-    host's interference, measured by the spread of the calibration loop's slowdowns around the cell's runs,
-    is a spread no run of the cell escapes: an interval at n_final runs is at least as wide as that spread
-    alone would make it, however tight the cell's own few values look.
+    Each is the half-width that spread gives at n_final runs, shrinking at the 1/sqrt(n) rate (Student's t
+    for the mean; z sqrt(pi/2) for the median, whose spread is read from the MAD so one outlier does not
+    count as spread). The host's interference, measured by the spread of the calibration loop's slowdowns
+    around the cell's runs, is a spread no run of the cell escapes: the larger of the two counts.
     """
-    own = rel_now * math.sqrt(n / n_final)
-    if statistic == robust.MEAN:
-        own *= _width_factor(statistic, n_final, confidence) / _width_factor(statistic, n, confidence)
-    host = 0.0 if host_spread is None else _width_factor(statistic, n_final, confidence) * host_spread / math.sqrt(n_final)
-    return own, host
+    factor = _width_factor(statistic, n_final, confidence) / math.sqrt(n_final)
+    return factor * (own_spread or 0.0), factor * (host_spread or 0.0)
 
 
 def decide(ev: Evidence, policy, budget: int | None = None, failure: str | None = None) -> Decision:
@@ -147,7 +144,7 @@ def decide(ev: Evidence, policy, budget: int | None = None, failure: str | None 
     kept = 1 - excluded / runs if policy.exclude_disturbed else 1.0
     n_final = len(used) + (budget - runs) * kept
     host = spread(slow, policy.statistic)
-    own, floor = project(rel, len(used), n_final, policy.statistic, policy.confidence, host)
+    own, floor = project(spread(used, policy.statistic), host, n_final, policy.statistic, policy.confidence)
     if max(own, floor) <= policy.target_ci:
         return Decision(None, "", projected=max(own, floor), **base)
     return Decision(NOISE_FLOOR, _floor_reason(policy, rel, len(used), budget, own, floor, slow, host, ev, excluded),
