@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from hwprof.campaign import SpecError, parse
-from hwprof.campaign.runner import AT_MAX, CONVERGED, FAILED, CellState, next_cell, read_state
 from hwprof.campaign.spec import Cell, Repetitions
+from hwprof.campaign.state import CellState, Run, next_cell, read_state
+from hwprof.campaign.stopping import AT_MAX, CONVERGED, FAILED
 from hwprof.collect import CollectConfig
 from hwprof.analysis.verdict import compare
 from hwprof.data.store import load_results, read_run
@@ -85,16 +86,20 @@ def cell(name, **policy):
     return Cell(CollectConfig(name, runtime="wasmtime", size="mini", backend="perf"), **policy)
 
 
+def state(c, values, **kw):
+    return CellState(c, runs=[Run(v) for v in values], **kw)
+
+
 @pytest.mark.quick
 def test_stopping_rules():
     policy = Repetitions(min=3, max=6, target_ci=0.02)
-    steady = CellState(cell("a"), values=[1.0, 1.001, 0.999])
+    steady = state(cell("a"), [1.0, 1.001, 0.999])
     assert steady.stop(policy) == CONVERGED
-    assert CellState(cell("b"), values=[1.0, 1.001]).stop(policy) is None          # fewer than min
-    noisy = CellState(cell("c"), values=[1.0, 1.5, 0.7])
+    assert state(cell("b"), [1.0, 1.001]).stop(policy) is None          # fewer than min
+    noisy = state(cell("c"), [1.0, 1.5, 0.7])
     assert noisy.stop(policy) is None and noisy.expected_runs(policy) == 6         # would need far more: capped
-    assert CellState(cell("d"), values=[1.0, 1.5, 0.7, 1.2, 0.8, 1.1]).stop(policy) == AT_MAX
-    assert CellState(cell("e"), values=[1.0], failure="trap").stop(policy) == FAILED
+    assert state(cell("d"), [1.0, 1.5, 0.7, 1.2, 0.8, 1.1]).stop(policy) == AT_MAX
+    assert state(cell("e"), [1.0], failure="trap").stop(policy) == FAILED
 
 
 @pytest.mark.quick
@@ -104,7 +109,7 @@ def test_the_order_is_interleaved_seeded_and_a_function_of_state():
     order = []
     while (st := next_cell(states, seed=3)) is not None:
         order.append(st.cell.config.workload)
-        st.values.append(1.0)
+        st.runs.append(Run(1.0))
     assert sorted(order[:6]) == list("abcdef") == sorted(order[6:])   # every cell once per round
     assert order[:6] != order[6:] or order[:6] != list("abcdef")       # shuffled
     again = {c.key: CellState(c) for c in (two(n) for n in "abcdef")}
@@ -210,7 +215,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130 and "--resume" in err, err
     assert json.loads((folder / "campaign.json").read_text())["state"] == "interrupted"
     states = read_state(folder, parse(SMALL))
-    assert 3 <= sum(len(s.values) for s in states.values()) < 36
+    assert 3 <= sum(len(s.runs) for s in states.values()) < 36
 
 
 @needs_chromium

@@ -27,15 +27,17 @@ def progress_line(p: CampaignProgress, width: int = 24) -> str:
 
 
 def summary(result: CampaignResult) -> str:
-    """The end-of-campaign table (one row per cell) and totals: runs, stop reasons, failures, time."""
-    rows = [("workload", "size", "target", "mode", "n", "mean execute", "CI", "stopped")]
+    """The end-of-campaign table (one row per cell) and totals: runs, stop reasons, pool, simulations, failures."""
+    rows = [("workload", "size", "target", "mode", "n", "execute", "CI", "excluded", "stopped", "sim")]
     for c in result.cells:
         ci = f"+-{100 * c['ci_rel']:.1f}%" if c["ci_rel"] is not None else "-"
-        mean = fmt(c["mean_s"]) + " s" if c["mean_s"] is not None else "-"
-        rows.append((c["workload"], c["size"], c["target"], c["mode"], str(c["n"]), mean, ci, c["stopped"]))
+        center = f"{c['statistic']} {fmt(c['center_s'])} s" if c["center_s"] is not None else "-"
+        sim = "yes" if c["simulated"] else ("failed" if c["simulation_failure"] else "")
+        rows.append((c["workload"], c["size"], c["target"], c["mode"], str(c["n"]), center, ci,
+                     str(c["excluded"]) if c["excluded"] else "", c["stopped"], sim))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) if j in (4, 5, 6) else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip()
-             for r in rows]
+    lines = ["  ".join(c.rjust(w) if j in (4, 5, 6, 7) else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths)))
+             .rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     reasons: dict[str, int] = {}
     for c in result.cells:
@@ -43,9 +45,21 @@ def summary(result: CampaignResult) -> str:
     lines.append(f"campaign {result.name} {result.state}: {result.runs_total} runs in the store "
                  f"({result.runs_this_time} this time, {duration(result.seconds)}); cells: "
                  + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
+    for c in result.cells:
+        if c["stopped"] == "noise-floor":
+            lines.append(f"{c['cell']}: {c['reason']}")
+    if result.pool_saved or result.pool_spent:
+        lines.append(f"pool: {result.pool_saved} runs saved by noise-floor stops, {result.pool_spent} spent on cells "
+                     "past their max that could still converge")
+    excluded = sum(c["excluded"] for c in result.cells)
+    if excluded:
+        lines.append(f"excluded: {excluded} flagged runs left out of the stopping statistic (kept in the store)")
     if result.runs_this_time:
         lines.append(f"disturbed: {result.disturbed} of {result.runs_this_time} runs this time flagged by their noise "
                      "record (kept in the store; their provenance says why)")
+    if result.simulated:
+        lines.append(f"cachegrind: {result.simulated} unconverged cell{'s' if result.simulated > 1 else ''} got one "
+                     "simulated run (deterministic counts; `campaign_simulates` in its provenance names the cell)")
     for why, n in sorted(result.failures.items(), key=lambda kv: -kv[1]):
         lines.append(f"failed ({n} cell{'s' if n > 1 else ''}): {why}")
     return "\n".join(lines)

@@ -2,8 +2,9 @@
 
 State lives only in the results store: every finished repetition is one run file tagged with its cell,
 so a campaign killed at any moment resumes by reading the run files back. The next run is always a
-pure function of that state (the unfinished cell with the fewest repetitions, ties broken by a seeded
-shuffle per round), which spreads drift across targets and makes resumption exact.
+pure function of that state (state.next_cell: the open cell or pair with the fewest repetitions, ties
+broken by a seeded shuffle per round), which spreads drift across targets and makes resumption exact.
+With --simulate-unconverged, the cells that did not converge then get one cachegrind run each.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
-import random
+import statistics
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,64 +21,26 @@ from pathlib import Path
 from typing import Callable
 
 from hwprof import pinning
-from hwprof.analysis.verdict import mean_ci
 from hwprof.backends import BackendError
-from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
+from hwprof.campaign.spec import CampaignSpec
+from hwprof.campaign.state import SETUP, CellState, Run, decisions, next_cell, pair_tag, pool, read_state, \
+    stopping_value
+from hwprof.campaign.stopping import CONVERGED, FAILED
 from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema
 from hwprof.data.schema import Record
-from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, read_run, stamp
+from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, stamp
 from hwprof.runtimes import RuntimeTargetError
-from hwprof.plan import Plan
+from hwprof.plan import CollectConfig, Plan
 from hwprof.sandbox import SandboxError
 from hwprof.session import Session
 
 MANIFEST = "campaign.json"
-# What must not change between the runs of one cell (a resumed campaign checks it).
-SETUP = ("machine", "cpu", "runtime_version", "runtime_flags", "backend_version", "event_map")
-CONVERGED, AT_MAX, FAILED = "converged", "max", "failed"
+SIMULATOR = "cachegrind"       # --simulate-unconverged: deterministic counts where timing did not converge
 
 
 class CampaignError(Exception):
     """A campaign that cannot start or continue, with the one line that says why."""
-
-
-@dataclass
-class CellState:
-    """What the store says about one cell: its stopping-statistic values, run times, and why it stopped."""
-
-    cell: Cell
-    values: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    failure: str | None = None
-    setup: dict | None = None      # SETUP of the cell's stored runs, when it has any
-
-    def stop(self, policy: Repetitions | None = None) -> str | None:
-        """Why this cell needs no more runs (converged, max, failed), or None (policy: the cell's own by default)."""
-        policy = policy or self.cell.repetitions
-        if self.failure:
-            return FAILED
-        if len(self.values) >= policy.min:
-            ci = mean_ci(self.values, policy.confidence)
-            if ci.relative is not None and ci.relative <= policy.target_ci:
-                return CONVERGED
-        if len(self.values) >= policy.max:
-            return AT_MAX
-        return None
-
-    def expected_runs(self, policy: Repetitions | None = None) -> int:
-        """How many repetitions this cell will likely have in the end (for the ETA)."""
-        policy = policy or self.cell.repetitions
-        n = len(self.values)
-        if self.stop(policy):
-            return n
-        if n < 2:                     # an interval needs two runs, whatever the minimum
-            return max(policy.min, min(2, policy.max))
-        ci = mean_ci(self.values, policy.confidence)
-        rel = ci.relative or 0.0
-        # The half-width shrinks as 1/sqrt(n): how many runs bring it to the target.
-        needed = int(n * (rel / policy.target_ci) ** 2) + 1
-        return max(n + 1, min(policy.max, max(policy.min, needed)))
 
 
 @dataclass(frozen=True)
@@ -107,64 +70,21 @@ class CampaignResult:
     cells: list[dict]
     failures: dict[str, int]
     disturbed: int = 0          # runs this time whose noise record flagged them (kept in the store)
+    pool_saved: int = 0         # runs the noise-floor stops saved
+    pool_spent: int = 0         # runs cells had beyond their max, from those saved
+    simulated: int = 0          # cells with a --simulate-unconverged cachegrind run
 
 
-def stopping_value(records: list[Record]) -> float | None:
-    """The statistic repetitions adapt on: execute wall time (per invocation when warm; `total` if no execute)."""
-    for phase in ("execute", "total"):
-        times = [r.value for r in records if r.phase == phase and r.name == "wall_time" and r.status == schema.OK]
-        if times:
-            return sum(times) / len(times)
-    return None
-
-
-def _cell_error_record(cell: Cell, message: str) -> Record:
-    c = cell.config
-    identity = schema.Identity(runtime=c.runtime, workload=c.workload, size=c.size or "", invocation=c.mode,
-                               backend=c.backend)
+def _cell_error_record(config: CollectConfig, message: str) -> Record:
+    identity = schema.Identity(runtime=config.runtime, workload=config.workload, size=config.size or "",
+                               invocation=config.mode, backend=config.backend)
     return identity.record(repetition=0, phase="total", name="error", kind=schema.INFO, value=None, unit="",
                            status=schema.ERROR, note=message)
 
 
-def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:
-    """Every cell's state, rebuilt from the run files of this campaign in the store."""
-    states = {c.key: CellState(c) for c in spec.cells}
-    for path in ResultStore(root).run_files():
-        doc = read_run(path)
-        prov = doc.get("provenance", {})
-        if prov.get("campaign_digest") != spec.digest or prov.get("campaign_cell") not in states:
-            continue
-        st = states[prov["campaign_cell"]]
-        if st.setup is None and "runtime_version" in prov:
-            st.setup = {k: prov.get(k) for k in SETUP}
-        errors = [r for r in doc["records"] if r.status == schema.ERROR]
-        if errors:
-            st.failure = errors[0].note or "failed"
-            continue
-        value = stopping_value(doc["records"])
-        if value is None:
-            st.failure = "no execute time in a finished run"
-            continue
-        st.values.append(value)
-        st.seconds.append(float(prov.get("campaign_run_seconds", 0.0)))
-    return states
-
-
-def next_cell(states: dict[str, CellState], seed: int) -> CellState | None:
-    """The unfinished cell with the fewest repetitions; within a round, a seeded shuffle decides."""
-    open_cells = [s for s in states.values() if not s.stop()]
-    if not open_cells:
-        return None
-    fewest = min(len(s.values) for s in open_cells)
-    keys = sorted(states)
-    random.Random(f"{seed}:{fewest}").shuffle(keys)
-    order = {k: i for i, k in enumerate(keys)}
-    return min((s for s in open_cells if len(s.values) == fewest), key=lambda s: order[s.cell.key])
-
-
 def _eta(states: dict[str, CellState]) -> tuple[int, float | None]:
     """Expected total runs, and seconds left (unvisited cells are assumed to take the mean run time)."""
-    timed = [t for s in states.values() for t in s.seconds]
+    timed = [r.seconds for s in states.values() for r in s.runs]
     if not timed:
         return sum(s.expected_runs() for s in states.values()), None
     typical = sum(timed) / len(timed)
@@ -172,8 +92,8 @@ def _eta(states: dict[str, CellState]) -> tuple[int, float | None]:
     for s in states.values():
         want = s.expected_runs()
         total += want
-        per = sum(s.seconds) / len(s.seconds) if s.seconds else typical
-        left += max(0, want - len(s.values)) * per
+        per = sum(r.seconds for r in s.runs) / len(s.runs) if s.runs else typical
+        left += max(0, want - len(s.runs)) * per
     return total, left
 
 
@@ -206,8 +126,7 @@ def _manifest(root: Path, spec: CampaignSpec, resume: bool) -> dict:
             raise CampaignError(f"{root} already holds campaign {old.get('name')!r}: --resume continues it, "
                                 "or choose another --results folder")
         if old.get("digest") != spec.digest:
-            raise CampaignError(f"{spec.source} has changed since campaign {old.get('name')!r} began in {root} "
-                                "(other cells or repetitions): start it in a new --results folder")
+            raise CampaignError(_changed(root, spec, old))
         return old
     if resume:
         raise CampaignError(f"nothing to resume in {root}: no {MANIFEST} there")
@@ -216,6 +135,22 @@ def _manifest(root: Path, spec: CampaignSpec, resume: bool) -> dict:
     return {"format_version": schema.FORMAT_VERSION, "campaign_id": new_id(), "name": spec.name,
             "title": spec.title, "digest": spec.digest, "seed": spec.seed, "source": spec.source,
             "repetitions": spec.repetitions.__dict__, "cells": [c.key for c in spec.cells], "started": stamp()}
+
+
+def _changed(root: Path, spec: CampaignSpec, old: dict) -> str:
+    """Why a resumed campaign is not the one in its folder: its stopping policy, or else its spec."""
+    began = old.get("repetitions") or {}
+    was = {"statistic": began.get("statistic", "mean"), "exclude_disturbed": began.get("exclude_disturbed", False)}
+    now = {k: spec.repetitions.__dict__[k] for k in was}
+    if was != now:
+        flags = " ".join(f"--statistic {v}" if k == "statistic" else
+                         ("--exclude-disturbed" if v else "--keep-disturbed") for k, v in was.items())
+        return (f"campaign {old.get('name')!r} in {root} began with statistic {was['statistic']}, exclude_disturbed "
+                f"{str(was['exclude_disturbed']).lower()}; this run asks for statistic {now['statistic']}, "
+                f"exclude_disturbed {str(now['exclude_disturbed']).lower()}: a resumed campaign must stop by the "
+                f"same policy (resume with {flags}, or start a new --results folder)")
+    return (f"{spec.source} has changed since campaign {old.get('name')!r} began in {root} (other cells, "
+            "repetitions or pairs): start it in a new --results folder")
 
 
 @dataclass
@@ -236,8 +171,9 @@ class _Open:
 
 
 def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
-                 progress: Callable[[CampaignProgress], None] | None = None) -> CampaignResult:
-    """Run (or resume) a campaign until every cell has converged, hit its maximum or failed."""
+                 progress: Callable[[CampaignProgress], None] | None = None,
+                 simulate_unconverged: bool = False) -> CampaignResult:
+    """Run (or resume) a campaign until every cell has stopped; then, if asked, simulate the unconverged ones."""
     root = Path(results)
     if resume and not (root / MANIFEST).exists():
         raise CampaignError(f"nothing to resume in {root}: no {MANIFEST} there")
@@ -256,22 +192,22 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         run = _Open(spec, root, store, cid, read_state(root, spec), cpu)
         state = "interrupted"
         try:
-            while (st := next_cell(run.states, spec.seed)) is not None:
+            while (st := next_cell(run.states, spec.seed, spec.pairs)) is not None:
                 _step(run, st)
-                if progress:
-                    expected, eta = _eta(run.states)
-                    progress(CampaignProgress(sum(len(s.values) + bool(s.failure) for s in run.states.values()), expected,
-                                      sum(1 for s in run.states.values() if s.stop()), len(run.states),
-                                      time.monotonic() - started, eta, st.cell.key))
+                _progress(run, progress, started, st.cell.key)
+            while simulate_unconverged and (todo := unconverged(run.states, spec.pairs)):
+                _simulate(run, todo[0])
+                _progress(run, progress, started, f"{SIMULATOR}: {todo[0].cell.key}")
             state = "complete"
         finally:
             run.closing.close()
-            summary = _summary(run.states)
+            summary = _summary(run.states, spec.pairs)
             try:
                 atomic_write_json(root / MANIFEST, {**manifest, "state": state, "updated": stamp(),
-                                                    "summary": summary})
+                                                    "summary": summary, "pool": dict(zip(("saved", "spent"),
+                                                                                         pool(run.states, spec.pairs)))})
                 store.write_session(cid, state, campaign=spec.name,
-                                    runs=sum(len(s.values) for s in run.states.values()))
+                                    runs=sum(len(s.runs) for s in run.states.values()))
             except OSError:
                 pass    # a full disk: the run files are the record, and the error raised says why
     finally:
@@ -280,8 +216,31 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
     for s in run.states.values():
         if s.failure:
             failures[s.failure] = failures.get(s.failure, 0) + 1
-    return CampaignResult(spec.name, cid, root, state, run.done_now, sum(len(s.values) for s in run.states.values()),
-                          time.monotonic() - started, summary, failures, run.disturbed)
+        if s.simulation_failure:
+            why = f"{SIMULATOR}: {s.simulation_failure}"
+            failures[why] = failures.get(why, 0) + 1
+    saved, spent = pool(run.states, spec.pairs)
+    return CampaignResult(spec.name, cid, root, state, run.done_now, sum(len(s.runs) for s in run.states.values()),
+                          time.monotonic() - started, summary, failures, run.disturbed, saved, spent,
+                          sum(bool(s.simulated) for s in run.states.values()))
+
+
+def unconverged(states: dict[str, CellState], pairs: tuple[tuple[str, str], ...] = ()) -> list[CellState]:
+    """The stopped cells that did not converge (noise floor or max) and have no cachegrind run yet, in spec order."""
+    dec = decisions(states, pairs)
+    return [s for k, s in states.items() if dec[k].stop not in (None, CONVERGED, FAILED)
+            and not s.simulated and not s.simulation_failure]
+
+
+def _progress(run: _Open, progress: Callable[[CampaignProgress], None] | None, started: float, last: str) -> None:
+    if not progress:
+        return
+    expected, eta = _eta(run.states)
+    dec = decisions(run.states, run.spec.pairs)
+    sims = sum(bool(s.simulated or s.simulation_failure) for s in run.states.values())
+    progress(CampaignProgress(sum(len(s.runs) + bool(s.failure) for s in run.states.values()) + sims,
+                              expected + sims, sum(1 for d in dec.values() if d.stop), len(run.states),
+                              time.monotonic() - started, eta, last))
 
 
 def _session(run: _Open, cpu: int) -> Session:
@@ -301,24 +260,52 @@ def _step(run: _Open, st: CellState) -> None:
     if plan is None:
         return                   # it failed to start; _open recorded why
     try:
-        done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.values), prov)
+        tag = pair_tag(run.spec, run.states, st.cell.key)
+        done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.runs),
+                                                              {**prov, "campaign_pair": tag} if tag else prov)
     except (SandboxError, BackendError, RuntimeTargetError, OSError, ValueError) as exc:
         st.failure = one_line(exc)     # this cell stops; the others go on
         return
     run_prov["campaign_run_seconds"] = round(seconds, 6)
-    try:
-        run.store.write_run(run.cid, run_prov, done.records, timeline=done.timeline)
-    except OSError as exc:
-        raise CampaignError(f"cannot write {run.root}: {no_room(exc)}; {run.done_now} run(s) were stored this "
-                            "time and load as they are; `--resume` continues once there is room") from None
+    _write(run, run_prov, done.records, done.timeline)
     run.done_now += 1
     run.disturbed += bool(run_prov["disturbed"])
     value = stopping_value(done.records)
     if done.failure or value is None:
         st.failure = done.failure or "no execute time in a finished run"
     else:
-        st.values.append(value)
-        st.seconds.append(seconds)
+        st.runs.append(Run(value, seconds, run_prov["disturbed"] or "",
+                           (run_prov.get("noise") or {}).get("calibration_slowdown")))
+
+
+def _simulate(run: _Open, st: CellState) -> None:
+    """One cachegrind repetition of an unconverged cell's workload, size, target and mode, stored and tagged."""
+    spec = run.spec
+    base = {"campaign": spec.name, "campaign_id": run.cid, "campaign_digest": spec.digest,
+            "campaign_simulates": st.cell.key}
+    config = dataclasses.replace(st.cell.config, backend=SIMULATOR, events=(), results=run.root, cpu=run.cpu)
+    try:
+        plan = open_plan(config)
+        done, prov, seconds = _session(run, plan.cpu).run(plan, 0, {**plan.provenance(), **base})
+    except (CollectError, SandboxError, BackendError, RuntimeTargetError, OSError, ValueError) as exc:
+        st.simulation_failure = one_line(exc)
+        _write(run, {**base, "timestamp_end": stamp()}, [_cell_error_record(config, st.simulation_failure)])
+        return
+    prov["campaign_run_seconds"] = round(seconds, 6)
+    path = _write(run, prov, done.records, done.timeline)
+    if done.failure:
+        st.simulation_failure = done.failure
+    else:
+        st.simulated = path.stem
+
+
+def _write(run: _Open, prov: dict, records: list[Record], timeline: list[dict] | None = None) -> Path:
+    """Store one run file, or stop the campaign saying the disk is full."""
+    try:
+        return run.store.write_run(run.cid, prov, records, timeline=timeline)
+    except OSError as exc:
+        raise CampaignError(f"cannot write {run.root}: {no_room(exc)}; {run.done_now} run(s) were stored this "
+                            "time and load as they are; `--resume` continues once there is room") from None
 
 
 def _open(run: _Open, st: CellState) -> tuple[Plan | None, dict]:
@@ -340,19 +327,25 @@ def _open(run: _Open, st: CellState) -> tuple[Plan | None, dict]:
                 raise CollectError(f"warm-up: {done.failure}")
     except CollectError as exc:
         st.failure = str(exc)
-        run.store.write_run(run.cid, {**base, "timestamp_end": stamp()}, [_cell_error_record(st.cell, str(exc))])
+        run.store.write_run(run.cid, {**base, "timestamp_end": stamp()}, [_cell_error_record(st.cell.config, str(exc))])
         return None, {}
     return plan, prov
 
 
-def _summary(states: dict[str, CellState]) -> list[dict]:
-    """One line per cell: repetitions, mean and relative CI of the stopping statistic, and why it stopped."""
+def _summary(states: dict[str, CellState], pairs: tuple[tuple[str, str], ...] = ()) -> list[dict]:
+    """One line per cell: runs, the stopping statistic with its interval, why it stopped, and its simulation."""
+    dec = decisions(states, pairs)
+    partner = {k: p for a, b in pairs for k, p in ((a, b), (b, a))}
     out = []
-    for s in states.values():
-        ci = mean_ci(s.values, s.cell.repetitions.confidence) if s.values else None
-        c = s.cell.config
-        out.append({"cell": s.cell.key, "workload": c.workload, "size": c.size or "default",
-                    "target": c.runtime, "mode": c.mode, "n": len(s.values),
-                    "mean_s": ci.mean if ci else None, "ci_rel": ci.relative if ci else None,
-                    "stopped": s.stop() or "not yet", "failure": s.failure or ""})
+    for k, s in states.items():
+        d, c, est = dec[k], s.cell.config, dec[k].estimate
+        out.append({"cell": k, "workload": c.workload, "size": c.size or "default", "target": c.runtime,
+                    "mode": c.mode, "runs": d.runs, "n": d.n, "excluded": d.excluded,
+                    "statistic": s.cell.repetitions.statistic,
+                    "center_s": est.center if est else None, "low_s": est.low if est else None,
+                    "high_s": est.high if est else None,
+                    "mean_s": statistics.fmean(s.values) if s.values else None, "ci_rel": d.relative,
+                    "stopped": d.stop or "not yet", "reason": d.reason, "failure": s.failure or "",
+                    "pair": partner.get(k, ""), "simulated": bool(s.simulated),
+                    "simulation_failure": s.simulation_failure})
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tomllib
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwprof import runtimes, workloads
+from hwprof.analysis import robust
 from hwprof.backends import BackendError
 from hwprof.backends.cachegrind import parse_geometry
 from hwprof.plan import CollectConfig
@@ -16,7 +18,8 @@ from hwprof.plan import CollectConfig
 # Keys a [campaign] table or a [[matrix]] block may set; a block's value overrides the campaign's.
 SETTINGS = {"backend": "perf", "events": [], "count_phases": [], "modes": ["cold"], "invocations": 50,
             "sizes": ["default"], "timeout": 300.0, "sim_cache": [], "warmup": 1}
-REPETITION_KEYS = {"min": 3, "max": 30, "target_ci": 0.02, "confidence": 0.95}
+REPETITION_KEYS = {"min": 3, "max": 30, "target_ci": 0.02, "confidence": 0.95, "statistic": "mean",
+                   "exclude_disturbed": False}
 MODES = ("cold", "warm")
 
 
@@ -26,12 +29,18 @@ class SpecError(Exception):
 
 @dataclass(frozen=True)
 class Repetitions:
-    """Adaptive repetitions: at least `min`, then until the CI is within `target_ci` of the mean, at most `max`."""
+    """Adaptive repetitions: at least `min`, then until the statistic's CI is within `target_ci` of it, at most `max`.
+
+    `statistic` is what the interval is of (mean or median); with `exclude_disturbed` the runs their noise record
+    flagged are left out of it (and counted).
+    """
 
     min: int = 3
     max: int = 30
     target_ci: float = 0.02
     confidence: float = 0.95
+    statistic: str = "mean"
+    exclude_disturbed: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,11 @@ class CampaignSpec:
     cells: tuple[Cell, ...]
     source: str = ""
     digest: str = ""          # of the parsed content: a resumed campaign must still be the same campaign
+    pairs: tuple[tuple[str, str], ...] = ()     # (a cell key, b cell key): run back to back, seeded order
+
+    def pair_of(self, key: str) -> tuple[str, str] | None:
+        """The pair a cell belongs to, or None."""
+        return next((p for p in self.pairs if key in p), None)
 
 
 def _expand_workloads(names: list[str], where: str) -> list[str]:
@@ -146,9 +160,14 @@ def _policy(raw: dict, where: str, default: Repetitions | None = None) -> Repeti
     if not isinstance(raw, dict) or set(raw) - set(REPETITION_KEYS):
         raise SpecError(f"{where}: repetitions takes only {', '.join(REPETITION_KEYS)}")
     merged = {**base, **raw}
+    if merged["statistic"] not in robust.STATISTICS:
+        raise SpecError(f"{where}: statistic must be one of {', '.join(robust.STATISTICS)}, not {merged['statistic']!r}")
+    if not isinstance(merged["exclude_disturbed"], bool):
+        raise SpecError(f"{where}: exclude_disturbed must be true or false, not {merged['exclude_disturbed']!r}")
     policy = Repetitions(_number(merged["min"], "min", where), _number(merged["max"], "max", where),
                          _number(merged["target_ci"], "target_ci", where, float),
-                         _number(merged["confidence"], "confidence", where, float))
+                         _number(merged["confidence"], "confidence", where, float),
+                         merged["statistic"], merged["exclude_disturbed"])
     if not 1 <= policy.min <= policy.max or not 0 < policy.target_ci < 1 or not 0 < policy.confidence < 1:
         raise SpecError(f"{where}: repetitions need 1 <= min <= max, 0 < target_ci < 1 and 0 < confidence < 1")
     return policy
@@ -166,6 +185,8 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
         raise SpecError(f"{source}: not valid TOML ({exc})") from None
     top = doc.get("campaign", {})
     unknown = set(top) - set(SETTINGS) - {"name", "title", "seed", "cpu"}
+    if set(doc) - {"campaign", "repetitions", "matrix", "pairs"}:
+        raise SpecError(f"{source}: unknown tables {sorted(set(doc) - {'campaign', 'repetitions', 'matrix', 'pairs'})}")
     if unknown:
         raise SpecError(f"{source}: [campaign] has unknown keys {sorted(unknown)}")
     policy = _policy(doc.get("repetitions", {}), f"{source}: [repetitions]")
@@ -210,14 +231,73 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
         elif seen[c.key] != c:
             raise SpecError(f"{source}: {c.key} appears twice with different timeout, warm-up or repetitions")
     name = str(top.get("name") or Path(source).stem)
-    digest = hashlib.sha256(json.dumps([policy.__dict__, [c.key for c in unique],
-                                        [c.settings() for c in unique]],
-                                       sort_keys=True, default=str)
-                            .encode()).hexdigest()[:16]
+    pairs = _pairs(doc.get("pairs", []), unique, source)
     where = f"{source}: [campaign]"
-    return CampaignSpec(name, str(top.get("title", name)), _number(top.get("seed", 1), "seed", where),
-                        cpu, policy, tuple(unique),
-                        source, digest)
+    spec = CampaignSpec(name, str(top.get("title", name)), _number(top.get("seed", 1), "seed", where),
+                        cpu, policy, tuple(unique), source, pairs=pairs)
+    return dataclasses.replace(spec, digest=digest(spec))
+
+
+def digest(spec: CampaignSpec) -> str:
+    """What a resumed campaign must share with the one it continues: policy, cells, their settings, pairs."""
+    content = [spec.repetitions.__dict__, [c.key for c in spec.cells], [c.settings() for c in spec.cells]]
+    if spec.pairs:
+        content.append([list(p) for p in spec.pairs])
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def with_policy(spec: CampaignSpec, statistic: str | None = None,
+                exclude_disturbed: bool | None = None) -> CampaignSpec:
+    """The spec with its stopping statistic or exclusion overridden in every cell (None: keep the spec's)."""
+    change = {k: v for k, v in (("statistic", statistic), ("exclude_disturbed", exclude_disturbed)) if v is not None}
+    if not change:
+        return spec
+    if change.get("statistic", robust.MEAN) not in robust.STATISTICS:
+        raise SpecError(f"--statistic must be one of {', '.join(robust.STATISTICS)}, not {statistic!r}")
+    cells = tuple(dataclasses.replace(c, repetitions=dataclasses.replace(c.repetitions, **change))
+                  for c in spec.cells)
+    out = dataclasses.replace(spec, repetitions=dataclasses.replace(spec.repetitions, **change), cells=cells)
+    return dataclasses.replace(out, digest=digest(out))
+
+
+PAIR_MATCH = ("workload", "size", "mode", "backend", "events", "count_phases", "sim_cache")
+
+
+def _pairs(raw, cells: list[Cell], source: str) -> tuple[tuple[str, str], ...]:
+    """[[pairs]] a = target, b = target: every cell of a with its one partner of b, as (a key, b key)."""
+    if not isinstance(raw, list):
+        raise SpecError(f"{source}: pairs must be [[pairs]] blocks, each with a and b")
+    targets = runtimes.names()
+    out: list[tuple[str, str]] = []
+    paired: dict[str, str] = {}
+    for i, block in enumerate(raw, 1):
+        where = f"{source}: [[pairs]] block {i}"
+        if not isinstance(block, dict) or set(block) != {"a", "b"}:
+            raise SpecError(f"{where} needs exactly a and b (two targets)")
+        a, b = block["a"], block["b"]
+        for t in (a, b):
+            if t not in targets:
+                raise SpecError(f"{where}: unknown target {t!r} (choose from: {', '.join(targets)})")
+        if a == b:
+            raise SpecError(f"{where}: a and b are both {a!r}; a pair needs two targets")
+        side = {t: [c for c in cells if c.config.runtime == t] for t in (a, b)}
+        if not side[a]:
+            raise SpecError(f"{where}: no cell of target {a!r} in the spec")
+        match = lambda c: tuple(str(c.settings()[k]) for k in PAIR_MATCH)
+        for mine, other in ((a, b), (b, a)):
+            for c in side[mine]:
+                partners = [d for d in side[other] if match(d) == match(c)]
+                if len(partners) != 1:
+                    raise SpecError(f"{where}: {c.key} has {'no' if not partners else len(partners)} partner"
+                                    f"{'s' if len(partners) > 1 else ''} of target {other!r} (same workload, size, "
+                                    "mode, backend, events, count_phases and sim_cache)")
+                if mine == a:
+                    for k in (c.key, partners[0].key):
+                        if k in paired:
+                            raise SpecError(f"{where}: {k} is already paired ({paired[k]})")
+                        paired[k] = f"[[pairs]] block {i}"
+                    out.append((c.key, partners[0].key))
+    return tuple(out)
 
 
 def load(path: str | Path) -> CampaignSpec:

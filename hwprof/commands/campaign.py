@@ -20,9 +20,18 @@ def campaign(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and the run budget, run nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    statistic: Optional[str] = typer.Option(None, "--statistic", help="Stop on the interval of the mean or the "
+                                            "median (default: the spec's [repetitions] statistic, else mean)."),
+    exclude_disturbed: Optional[bool] = typer.Option(None, "--exclude-disturbed/--keep-disturbed",
+                                                     help="Leave runs their noise record flagged out of the "
+                                                          "stopping statistic, counted (default: the spec's)."),
+    simulate_unconverged: bool = typer.Option(False, "--simulate-unconverged",
+                                              help="Then give every cell that did not converge one cachegrind run "
+                                                   "of the same workload, size, target and mode."),
 ):
     """Run a characterization campaign: seeded random order, adaptive repetitions (to a 2% CI by default), resumable."""
     from hwprof.campaign import CampaignError, SpecError, load, run_campaign
+    from hwprof.campaign.spec import with_policy
     from hwprof.campaign.display import progress_line, summary
     from hwprof.data.paths import campaigns_dir, results_root
     from hwprof.data.store import StoreError
@@ -31,14 +40,17 @@ def campaign(
     if not spec.exists() and spec.suffix != ".toml" and shipped.exists():
         spec = shipped
     try:
-        plan = load(spec)
+        plan = with_policy(load(spec), statistic, exclude_disturbed)
     except SpecError as exc:
         fail(str(exc))
     folder = results or results_root() / plan.name
     if dry_run:
         for cell in plan.cells:
             r = cell.repetitions
-            typer.echo(f"{cell.key}: {r.min}..{r.max} runs, until the {r.confidence:.0%} CI is within {r.target_ci:.0%}")
+            typer.echo(f"{cell.key}: {r.min}..{r.max} runs, until the {r.confidence:.0%} CI of the {r.statistic} is "
+                       f"within {r.target_ci:.0%}" + (" (flagged runs excluded)" if r.exclude_disturbed else ""))
+        for a, b in plan.pairs:
+            typer.echo(f"pair: {a} ~ {b}")
         typer.echo(f"{len(plan.cells)} cells, {sum(c.repetitions.min for c in plan.cells)}.."
                    f"{sum(c.repetitions.max for c in plan.cells)} runs, into {folder}")
         return
@@ -50,20 +62,26 @@ def campaign(
 
     try:
         with signals_as_interrupts(), warnings_as_lines():
-            result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show)
+            result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show,
+                                  simulate_unconverged=simulate_unconverged)
     except (CampaignError, SpecError, StoreError) as exc:
         fail(str(exc))
     except KeyboardInterrupt as exc:
         what, code = interrupted_exit(exc)
-        fail(f"interrupted by {what}; finished runs are in {folder}: `hwprof campaign {spec} --resume"
-             + (f" --results {results}" if results else "") + "` continues", code)
+        again = "".join([f" --results {results}" if results else "", f" --statistic {statistic}" if statistic else "",
+                         {True: " --exclude-disturbed", False: " --keep-disturbed", None: ""}[exclude_disturbed],
+                         " --simulate-unconverged" if simulate_unconverged else ""])
+        fail(f"interrupted by {what}; finished runs are in {folder}: `hwprof campaign {spec} --resume{again}` "
+             "continues", code)
     if tty and not quiet:
         typer.echo("", err=True)
     if as_json:
         typer.echo(json.dumps({"name": result.name, "campaign_id": result.campaign_id, "results": str(folder),
                                "state": result.state, "runs_this_time": result.runs_this_time,
                                "runs_total": result.runs_total, "seconds": result.seconds,
-                               "failures": result.failures, "disturbed": result.disturbed, "cells": result.cells},
+                               "failures": result.failures, "disturbed": result.disturbed,
+                               "pool": {"saved": result.pool_saved, "spent": result.pool_spent},
+                               "simulated": result.simulated, "cells": result.cells},
                               indent=1))
     else:
         typer.echo(summary(result))
