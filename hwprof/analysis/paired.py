@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hwprof.analysis import robust, verdict
+from hwprof.analysis.stats import stopping_value
 from hwprof.data import schema
 from hwprof.data.store import RUNS, NewerFormatError, ResultStore, SkippedRunWarning, StoreError, read_run
 
@@ -150,7 +151,6 @@ def _tag(path: Path, prov: dict) -> dict | None:
 
 def _run(doc: dict, tag: dict, run_ids: set[str] | None) -> _Run:
     """What a pair's run file holds: its value by the campaign's own rule, or why it has none."""
-    from hwprof.campaign.runner import stopping_value   # the value the campaign stops on is the one compared
 
     records = doc["records"]
     errors = [r for r in records if r.status == schema.ERROR]

@@ -116,3 +116,12 @@ def summarize(records: list[Record], statistic: str = robust.MEAN, confidence: f
             out.append(Summary(n=0, mean=None, stdev=None, median=None, status=kept[0].status, note=kept[0].note,
                                **base))
     return out
+
+
+def stopping_value(records: list[Record]) -> float | None:
+    """The statistic repetitions adapt on: execute wall time (per invocation when warm; `total` if no execute)."""
+    for phase in ("execute", "total"):
+        times = [r.value for r in records if r.phase == phase and r.name == "wall_time" and r.status == schema.OK]
+        if times:
+            return sum(times) / len(times)
+    return None

@@ -23,8 +23,8 @@ from typing import Callable
 from hwprof import pinning
 from hwprof.backends import BackendError
 from hwprof.campaign.spec import CampaignSpec
-from hwprof.campaign.state import SETUP, CellState, Run, decisions, next_cell, pair_tag, pool, read_state, \
-    stopping_value
+from hwprof.analysis.stats import stopping_value
+from hwprof.campaign.state import SETUP, CellState, Run, decisions, next_cell, pair_tag, pool, read_state
 from hwprof.campaign.stopping import CONVERGED, FAILED
 from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema

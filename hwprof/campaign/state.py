@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwprof.analysis.stats import stopping_value
 from hwprof.campaign.spec import CampaignSpec, Cell, Repetitions
 from hwprof.campaign.stopping import (AT_MAX, CONVERGED, EXTRA_CAP, NOISE_FLOOR, Decision, Evidence, decide,
                                       interval_min_runs)
@@ -73,15 +74,6 @@ class CellState:
         # The half-width shrinks as 1/sqrt(n): how many runs bring it to the target.
         needed = int(d.n * (d.relative / policy.target_ci) ** 2) + 1 + d.excluded
         return max(d.runs + 1, min(policy.max, max(policy.min, needed)))
-
-
-def stopping_value(records: list[Record]) -> float | None:
-    """The statistic repetitions adapt on: execute wall time (per invocation when warm; `total` if no execute)."""
-    for phase in ("execute", "total"):
-        times = [r.value for r in records if r.phase == phase and r.name == "wall_time" and r.status == schema.OK]
-        if times:
-            return sum(times) / len(times)
-    return None
 
 
 def read_state(root: Path, spec: CampaignSpec) -> dict[str, CellState]:
