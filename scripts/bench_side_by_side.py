@@ -148,7 +148,8 @@ def print_round(r: dict) -> None:
     print(f"round {r['round']} ({' then '.join(r['order'])}):")
     print(f"  hyperfine whole process: n={hf['n']}, mean {ms(hf['mean_s'])}, CV {pct(hf['cv'])}, "
           f"median {ms(hf['median_s'])}; 95% t interval of the mean +-{pct(hf['ci_rel'])}")
-    calm = "" if hw["disturbed"] == 0 else f" (+-{pct(hw['ci_rel_undisturbed'])} without them)"
+    calm = "" if hw["disturbed"] == 0 else (f" (+-{pct(hw['ci_rel_undisturbed'])} without them)"
+                                            if hw["ci_rel_undisturbed"] is not None else " (too few left without them)")
     print(f"  hwprof execute phase:    n={hw['n']}, mean {ms(hw['mean_s'])}, CV {pct(hw['cv'])}, "
           f"median {ms(hw['median_s'])}; 95% order-statistic interval of the median +-{pct(hw['ci_rel'])} "
           f"[{ms(hw['low_s'])}, {ms(hw['high_s'])}]; its measured process (perf stat and all) median "
