@@ -127,7 +127,7 @@ def summarize_round(index: int, order: tuple[str, ...], hf: list[float], hw: dic
     calm = [t for t, why in zip(hw["execute"], hw["reasons"]) if not why]
     hyperfine = {**spread(hf), "ci_rel": hf_ci.relative}
     hwprof = {**spread(hw["execute"]), "low_s": med.low, "high_s": med.high, "ci_rel": med.relative,
-              "coverage": med.coverage, "interval_note": med.note,
+              "coverage": med.coverage, "interval_note": med.note, "mean_ci_rel": mean_ci(hw["execute"]).relative,
               "process_median_s": statistics.median(hw["process"]), "disturbed": hw["disturbed"],
               "disturbed_reasons": [why for why in hw["reasons"] if why],
               "ci_rel_undisturbed": median_ci(calm).relative if calm else None}
@@ -135,8 +135,8 @@ def summarize_round(index: int, order: tuple[str, ...], hf: list[float], hw: dic
             "goal_held": goal_held(med.relative, hf_ci.relative)}
 
 
-def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+def pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
 
 def ms(x: float | None) -> str:
@@ -147,12 +147,13 @@ def print_round(r: dict) -> None:
     hf, hw = r["hyperfine"], r["hwprof"]
     print(f"round {r['round']} ({' then '.join(r['order'])}):")
     print(f"  hyperfine whole process: n={hf['n']}, mean {ms(hf['mean_s'])}, CV {pct(hf['cv'])}, "
-          f"median {ms(hf['median_s'])}; 95% t interval of the mean +-{pct(hf['ci_rel'])}")
+          f"median {ms(hf['median_s'])}; 95% t interval of the mean +-{pct(hf['ci_rel'], 2)}")
     calm = "" if hw["disturbed"] == 0 else (f" (+-{pct(hw['ci_rel_undisturbed'])} without them)"
                                             if hw["ci_rel_undisturbed"] is not None else " (too few left without them)")
     print(f"  hwprof execute phase:    n={hw['n']}, mean {ms(hw['mean_s'])}, CV {pct(hw['cv'])}, "
-          f"median {ms(hw['median_s'])}; 95% order-statistic interval of the median +-{pct(hw['ci_rel'])} "
-          f"[{ms(hw['low_s'])}, {ms(hw['high_s'])}]; its measured process (perf stat and all) median "
+          f"median {ms(hw['median_s'])}; 95% order-statistic interval of the median +-{pct(hw['ci_rel'], 2)} "
+          f"[{ms(hw['low_s'])}, {ms(hw['high_s'])}] (of the mean: +-{pct(hw['mean_ci_rel'], 2)}); "
+          f"its measured process (perf stat and all) median "
           f"{ms(hw['process_median_s'])}; "
           f"{hw['disturbed']}/{hw['n']} flagged disturbed{calm}")
     if hw["low_s"] is None:
@@ -243,8 +244,8 @@ def main() -> int:
         print(json.dumps({**head, "rounds_detail": rounds, "goal_held_rounds": held, "goal_met": met}, indent=1))
     else:
         print(f"summary: goal held in {held}/{len(rounds)} round(s); hwprof median interval +-"
-              + ", ".join(pct(r["hwprof"]["ci_rel"]) for r in rounds) + " vs hyperfine mean interval +-"
-              + ", ".join(pct(r["hyperfine"]["ci_rel"]) for r in rounds) + f"; goal {'met' if met else 'NOT met'}")
+              + ", ".join(pct(r["hwprof"]["ci_rel"], 2) for r in rounds) + " vs hyperfine mean interval +-"
+              + ", ".join(pct(r["hyperfine"]["ci_rel"], 2) for r in rounds) + f"; goal {'met' if met else 'NOT met'}")
     return 0
 
 
