@@ -13,6 +13,8 @@ python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # wrk: the load generator scripts/bench_serve.py drives `hwprof serve` with.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# hyperfine: the whole-process timer scripts/bench_side_by_side.py sets hwprof beside.
+command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
