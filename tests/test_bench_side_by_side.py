@@ -56,6 +56,18 @@ def test_the_goal_holds_when_the_median_interval_is_the_narrower_and_not_otherwi
 
 
 @pytest.mark.quick
+def test_the_goal_in_seconds_can_hold_where_the_relative_one_does_not():
+    # A phase ten times shorter than the process, twice as noisy relative to its length: in seconds its
+    # interval is still the narrower one.
+    process = [0.100 * (1 + 0.01 * ((i * 7) % 10 - 4.5)) for i in range(20)]
+    phase = [0.010 * (1 + 0.02 * ((i * 3) % 10 - 4.5)) for i in range(20)]
+    r = bench.summarize_round(1, ("hyperfine", "hwprof"), process, _hwprof(phase))
+    assert r["goal_held"] is False and r["goal_held_seconds"] is True
+    assert r["hwprof"]["width_s"] == pytest.approx(r["hwprof"]["high_s"] - r["hwprof"]["low_s"])
+    assert r["hyperfine"]["width_s"] == pytest.approx(2 * r["hyperfine"]["ci_rel"] * r["hyperfine"]["mean_s"])
+
+
+@pytest.mark.quick
 def test_too_few_repetitions_for_a_median_interval_leave_the_goal_unjudged():
     r = bench.summarize_round(1, ("hyperfine", "hwprof"), WIDE, _hwprof(TIGHT[:5]))   # n=5: (min, max) covers 93.8%
     assert r["goal_held"] is None and r["hwprof"]["ci_rel"] is None and "too few" in r["hwprof"]["interval_note"]
