@@ -72,10 +72,11 @@ def test_a_quiet_cell_is_not_stopped_early_but_the_same_cell_on_a_stormy_host_is
 
 
 def test_flagged_runs_lost_to_exclusion_shrink_the_budget():
-    values = QUIET + (1.9, 2.1, 1.8, 2.2, 1.7, 2.0)                 # six flagged runs, far off
+    values = (1.0, 1.06, 0.95, 1.04, 0.96, 1.03) + (1.9, 2.1, 1.8, 2.2, 1.7, 2.0)   # CV 4%; six flagged, far off
     flags = (False,) * 6 + (True,) * 6
     policy = dict(min=3, max=14, target_ci=0.02, exclude_disturbed=True)
-    # Half the runs are flagged: of the 2 runs left, about 1 will count: 7 in all, not enough for 2%.
+    # Half the runs are flagged: of the 2 runs left, about 1 will count: 7 in all, not enough for 2%
+    # (with 40, about 20 would count: enough, even for the spread's optimistic end).
     lossy = decide(Evidence(values, flags), Repetitions(**policy))
     assert lossy.stop == NOISE_FLOOR and "6 of 12 runs flagged (6 excluded)" in lossy.reason
     more = decide(Evidence(values, flags), Repetitions(**{**policy, "max": 40}))
@@ -226,3 +227,17 @@ def test_the_command_line_policy_overrides_the_spec_and_changes_the_digest():
     assert median.digest != spec.digest and with_policy(spec).digest == spec.digest
     assert parse(PAIRS.replace("max = 8", "max = 8\nstatistic = 'median'\nexclude_disturbed = true")).digest \
         == median.digest
+
+
+def test_a_borderline_cell_is_not_given_up_on_a_spread_read_from_six_runs():
+    from hwprof.campaign.stopping import optimistic, project, spread
+
+    values = (1.0, 1.055, 0.945, 1.045, 0.955, 1.0)                 # CV about 4.5%: six runs say it only roughly
+    policy = Repetitions(min=3, max=20, target_ci=0.02)
+    point, _ = project(spread(values, "mean"), None, 20, "mean", 0.95)
+    assert point > 0.02                                              # its point estimate says "out of reach" ...
+    d = decide(Evidence(values), policy)
+    assert d.stop is None and d.projected < 0.02                     # ... its optimistic end does not: it goes on
+    assert optimistic(0.04, 6, "median") < optimistic(0.04, 6, "mean") < 0.04   # a MAD says less than an sd
+    wide = (1.0, 1.12, 0.9, 1.08, 0.95, 1.15)                        # CV about 10%: out of reach either way
+    assert decide(Evidence(wide), policy).stop == NOISE_FLOOR

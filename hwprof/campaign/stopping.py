@@ -21,6 +21,13 @@ STOPS = (CONVERGED, NOISE_FLOOR, AT_MAX, FAILED)
 FLOOR_MIN_RUNS = 6       # fewer runs say too little about a cell's spread to give up on it
 EXTRA_CAP = 2            # a cell given runs from the pool stops at EXTRA_CAP x its maximum
 MAD_TO_SD = 1.4826       # the median absolute deviation of a normal sample times this estimates its sd
+# A cell is given up on only when the target is out of reach even for the low end of this one-sided interval
+# of its spread: a spread read from six runs is itself uncertain, and guessing it high would give up on cells
+# that would converge.
+GIVE_UP_CONFIDENCE = 0.90
+# The MAD's efficiency against the standard deviation on normal samples (36.7%): a MAD from n runs says about
+# as much about the spread as an sd from 0.367 (n - 1) + 1 runs.
+MAD_EFFICIENCY = 0.367
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,16 @@ def spread(values: Sequence[float], statistic: str) -> float | None:
     return MAD_TO_SD * mad / abs(center) if center else None
 
 
+def optimistic(spread_value: float | None, n: int, statistic: str) -> float | None:
+    """The low end of the GIVE_UP_CONFIDENCE one-sided interval of a spread read from n values (chi-square)."""
+    if spread_value is None or n < 2:
+        return None
+    from scipy.stats import chi2
+
+    df = (n - 1) * (MAD_EFFICIENCY if statistic == robust.MEDIAN else 1.0)
+    return spread_value * math.sqrt(df / float(chi2.ppf(GIVE_UP_CONFIDENCE, df)))
+
+
 def _width_factor(statistic: str, n: float, confidence: float) -> float:
     """Interval half-width per unit of relative spread, times sqrt(n): Student's t, or z sqrt(pi/2) for the median."""
     if statistic == robust.MEAN:
@@ -143,8 +160,9 @@ def decide(ev: Evidence, policy, budget: int | None = None, failure: str | None 
         return Decision(None, "", projected=None, **base)
     kept = 1 - excluded / runs if policy.exclude_disturbed else 1.0
     n_final = len(used) + (budget - runs) * kept
-    host = spread(slow, policy.statistic)
-    own, floor = project(spread(used, policy.statistic), host, n_final, policy.statistic, policy.confidence)
+    host = optimistic(spread(slow, policy.statistic), len(slow), policy.statistic)
+    own, floor = project(optimistic(spread(used, policy.statistic), len(used), policy.statistic), host, n_final,
+                         policy.statistic, policy.confidence)
     if max(own, floor) <= policy.target_ci:
         return Decision(None, "", projected=max(own, floor), **base)
     return Decision(NOISE_FLOOR, _floor_reason(policy, rel, len(used), budget, own, floor, slow, host, ev, excluded),
@@ -153,8 +171,8 @@ def decide(ev: Evidence, policy, budget: int | None = None, failure: str | None 
 
 def _floor_reason(policy, rel, n, budget, own, floor, slow, host, ev: Evidence, excluded: int) -> str:
     """'noise floor: its median interval is +-6.1% after 8 runs; ...' with the calibration and flag evidence."""
-    how = ("at the 1/sqrt(n) rate it would still be" if own >= floor else
-           "the host's spread alone would keep it at")
+    how = ("at the 1/sqrt(n) rate, from the low end of its spread's 90% interval, it would still be" if own >= floor
+           else "the host's spread alone (the low end of its 90% interval) would keep it at")
     text = (f"noise floor: its {policy.statistic} interval is +-{100 * rel:.1f}% after {n} runs; {how} "
             f"+-{100 * max(own, floor):.1f}% at max {budget} (target {100 * policy.target_ci:g}%)")
     if slow:
