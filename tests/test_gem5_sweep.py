@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import hwprof
 from hwprof.data import schema
-from hwprof.gem5 import figures, records, sweep
+from hwprof.gem5 import figures, gem5_sim, records, sweep
 from hwprof.gem5.cli import gem5_sweep
 from hwprof.gem5.sweep import SweepConfig, SweepError, plan, run_sweep
 
@@ -347,7 +347,8 @@ def test_a_gem5_point_past_its_timeout_is_killed_documented_format(tmp_path, fak
     assert result.ran == 0 and result.failed == [("2mm/native l1i_size=8KiB", line)]
 
 
-def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path):
+def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(gem5_sim, "SHARED_GEM5", tmp_path / "no-shared" / "gem5.fast")
     empty = tmp_path / "empty"
     empty.mkdir()
     args = ["--bp", "-w", "2mm", "-s", "mini", "--out", tmp_path / "sweep", "--results", tmp_path / "results"]
