@@ -14,6 +14,7 @@
 # v25.0 adds gem5.simulate.exit_handler beside on_exit_event (not checked against v25 here).
 
 import m5
+from m5.defines import buildEnv
 from m5.objects import (
     BadAddr,
     Cache,
@@ -37,6 +38,12 @@ from gem5.simulate.simulator import Simulator
 from gem5.components.boards.x86_board import X86Board
 from gem5.components.processors.simple_switchable_processor import SimpleSwitchableProcessor
 from gem5.resources.resource import DiskImageResource, KernelResource
+
+# gem5 v24.0's SimpleCore calls requires(), which raises "NotImplementedError: Protocol '' not
+# recognized." in a build without Ruby (buildEnv["PROTOCOL"] is ''). These caches are classic and never
+# read the protocol, so such a build gets a placeholder name; a build with Ruby keeps its own.
+if not buildEnv.get("PROTOCOL"):
+    buildEnv["PROTOCOL"] = "MI_example"
 
 CLOCK = "3GHz"
 MEMORY = "3GiB"

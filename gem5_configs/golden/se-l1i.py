@@ -16,6 +16,7 @@
 from pathlib import Path
 
 import m5
+from m5.defines import buildEnv
 from m5.objects import (
     BadAddr,
     Cache,
@@ -39,6 +40,12 @@ from gem5.simulate.simulator import Simulator
 from gem5.components.boards.simple_board import SimpleBoard
 from gem5.components.processors.simple_processor import SimpleProcessor
 from gem5.resources.resource import BinaryResource
+
+# gem5 v24.0's SimpleCore calls requires(), which raises "NotImplementedError: Protocol '' not
+# recognized." in a build without Ruby (buildEnv["PROTOCOL"] is ''). These caches are classic and never
+# read the protocol, so such a build gets a placeholder name; a build with Ruby keeps its own.
+if not buildEnv.get("PROTOCOL"):
+    buildEnv["PROTOCOL"] = "MI_example"
 
 CLOCK = "3GHz"
 MEMORY = "3GiB"
