@@ -209,7 +209,7 @@ def gem5_version(m5out: Path) -> str:
 
 
 def _last_line(m5out: Path, folder: Path) -> str:
-    for path in (m5out / "simerr", m5out / "simout", folder / "gem5.log"):
+    for path in (m5out / "simerr.txt", m5out / "simerr", m5out / "simout.txt", m5out / "simout", folder / "gem5.log"):
         if path.exists():
             lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
             if lines:
