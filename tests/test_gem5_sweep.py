@@ -1,5 +1,6 @@
 """`hwprof gem5-sweep`: the cachegrind sweep end to end on this machine (valgrind runs here), the gem5 runner
-against a fake gem5 that writes gem5's documented stats.txt format (gem5 cannot run here), the CLI's
+against a fake gem5 that writes gem5's documented stats.txt format (for machines without gem5; the real one
+is test_gem5_real.py), the CLI's
 no-gem5 / --write-only / bad-input paths through Typer's CliRunner, and the figures."""
 
 from __future__ import annotations
@@ -210,7 +211,7 @@ def test_table3_and_summary_from_rows_documented_format():
     assert {s["simulator"] for s in summary} == {"gem5"} and "22.1500" in figures.render(summary)
 
 
-# ---- gem5 (cannot run here): a fake gem5.opt that behaves as gem5's documentation says ----
+# ---- gem5 where there is none: a fake gem5.opt that behaves as gem5's documentation says ----
 DOCUMENTED_STATS = Path(__file__).parent / "data" / "gem5" / "stats-v24-se-o3-documented-format.txt"
 FAKE_GEM5 = '''#!{python}
 """A stand-in for gem5.opt: gem5's command line (--outdir=DIR, -r/-e redirect to DIR/simout, DIR/simerr),

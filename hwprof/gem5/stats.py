@@ -82,10 +82,11 @@ def parse(source) -> list[dict[str, float]]:
 def roi(blocks: list[dict[str, float]]) -> dict[str, float]:
     """The region-of-interest block: the first one.
 
-    hwprof's configurations reset the statistics at work_begin and dump them at work_end, which is
-    the first dump; gem5's own dump at exit comes after it. gem5's default work-item handling (reset
-    at work_begin, dump at work_end) also makes the first block the region of interest, and a file
-    with one block (no m5 ops) is the whole run.
+    hwprof's configurations reset the statistics at work_begin and dump them at work_end, which ends
+    the simulation: gem5 v24.0.0.1 then writes no other block. A configuration that runs on and dumps
+    again at exit puts that block after it; gem5's default work-item handling (reset at work_begin,
+    dump at work_end) also makes the first block the region of interest, and a file with one block
+    (no m5 ops) is the whole run.
     """
     if not blocks:
         raise StatsError("no statistics blocks to choose the region of interest from")
