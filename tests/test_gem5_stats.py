@@ -43,6 +43,7 @@ def test_real_2020_file_metrics_agree_with_gem5s_own_ratios():
     assert got["l1i_misses"] == 1453 and got["l1i_accesses"] == 29660169
     assert got["branch_mispredict_rate"] == pytest.approx(1431845 / 40406290)
     assert got["instructions"] == 157988547 and got["cycles"] == 131442990
+    assert got["committed_branch_mispredict_rate"] is None      # 2020's gem5 has no committed_N vectors
 
 
 def test_v24_documented_format_takes_the_first_block_as_roi():
@@ -81,6 +82,9 @@ def test_real_v24_file_roi_counts_the_core_not_siminsts():
     assert round(got["ipc"], 6) == block["board.processor.cores.core.ipc"]
     assert round(got["l1i_miss_rate"], 6) == block["board.cache_hierarchy.l1i-cache-0.demandMissRate::total"]
     assert got["branch_mispredict_rate"] == pytest.approx(47 / 24466)
+    # Committed conditional branches (DirectCond + IndirectCond): fewer than the predictions, wrong path left out.
+    assert (got["committed_cond_branches"], got["committed_cond_mispredicted"]) == (24161, 45)
+    assert got["committed_branch_mispredict_rate"] == pytest.approx(45 / 24161)
 
 
 def test_real_v24_file_cache_without_misses_has_a_zero_miss_rate():

@@ -124,6 +124,14 @@ def _sum_suffix(block: dict[str, float], suffix: str) -> float | None:
     return sum(values) if values else None
 
 
+def _sum_cond(block: dict[str, float], vector: str) -> float | None:
+    """Conditional branches (DirectCond + IndirectCond) of one of v24's per-thread branch-type vectors,
+    summed over threads and cores."""
+    pattern = re.compile(rf"\.branchPred\.{vector}_\d+::(DirectCond|IndirectCond)$")
+    values = [v for k, v in block.items() if pattern.search(k) and _present(v) is not None]
+    return sum(values) if values else None
+
+
 def _cores(block: dict[str, float]) -> list[str]:
     return sorted(k[: -len(".numCycles")] for k in block if k.endswith(".numCycles"))
 
@@ -151,6 +159,10 @@ def derive(block: dict[str, float]) -> dict[str, float | None]:
     l1d_misses, l1d_accesses, l1d_rate = _cache(block, _L1D)
     cond = _sum_suffix(block, ".branchPred.condPredicted")
     wrong = _sum_suffix(block, ".branchPred.condIncorrect")
+    # condPredicted counts every prediction, wrong-path ones too; v24's committed_N / mispredicted_N
+    # count the committed conditional branches (as cachegrind's Bc / Bcm do).
+    committed = _sum_cond(block, "committed")
+    committed_wrong = _sum_cond(block, "mispredicted")
     # Not simInsts: gem5 never resets it, so it counts from the simulation's start, not from work_begin.
     insts, cycles, ipc = _ipc(block)
     return {
@@ -158,5 +170,8 @@ def derive(block: dict[str, float]) -> dict[str, float | None]:
         "l1d_miss_rate": l1d_rate, "l1d_misses": l1d_misses, "l1d_accesses": l1d_accesses,
         "branch_mispredict_rate": wrong / cond if cond and wrong is not None else None,
         "cond_branches": cond, "cond_mispredicted": wrong,
+        "committed_branch_mispredict_rate": (committed_wrong / committed if committed and committed_wrong is not None
+                                             else None),
+        "committed_cond_branches": committed, "committed_cond_mispredicted": committed_wrong,
         "ipc": ipc, "instructions": insts, "cycles": cycles,
     }
