@@ -15,6 +15,12 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # hyperfine: the whole-process timer scripts/bench_side_by_side.py sets hwprof beside.
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+# gem5.fast shared beside the project (../shared/gem5/, see its README): the two libraries it needs.
+if [ -x ../shared/gem5/gem5.fast ]; then
+  for pkg in libprotobuf32 libtcmalloc-minimal4; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,5 +1,6 @@
-"""gem5 configurations (golden files) and SE binaries. gem5 cannot run here: the configurations are checked
-against gem5 v24.0's documented rules, the binaries are built and inspected for their m5 ops.
+"""gem5 configurations (golden files) and SE binaries, without gem5: the configurations are checked against
+gem5 v24.0's documented rules, the binaries are built and inspected for their m5 ops. (test_gem5_real.py
+runs them in a real gem5 where there is one.)
 
 Regenerate the golden files after a reviewed change:  HWPROF_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q
 tests/test_gem5_config.py  (then review `git diff gem5_configs/golden`).

@@ -3,7 +3,8 @@
 tests/data/gem5/stats-x86-o3-mcf-2020.txt: a real stats.txt of gem5 (snake_case era, 2020) simulating mcf
 on an x86 O3 CPU in SE mode (system.cpu.*), supplied to the project at /work/shared/data/gem5/ and copied
 here unchanged. tests/data/gem5/stats-v24-se-o3-documented-format.txt: written by hand from gem5 v24.0's
-stat names (not gem5 output: gem5 cannot run here), two blocks as hwprof's configurations produce them.
+stat names (not gem5 output), two blocks. tests/data/gem5/stats-v24.0.0.1-se-o3-2mm-mini-wasm2c-real.txt: real
+output of gem5 v24.0.0.1 (../shared/gem5/gem5.fast) running hwprof's configuration for 2mm mini, wasm2c, 32 KiB L1D.
 """
 
 import math
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.quick   # part of the quick subset: python -m pytest -m
 DATA = Path(__file__).parent / "data" / "gem5"
 REAL_2020 = DATA / "stats-x86-o3-mcf-2020.txt"
 V24 = DATA / "stats-v24-se-o3-documented-format.txt"
+REAL_V24 = DATA / "stats-v24.0.0.1-se-o3-2mm-mini-wasm2c-real.txt"
 
 
 def test_real_2020_file_parses_every_stat():
@@ -41,6 +43,7 @@ def test_real_2020_file_metrics_agree_with_gem5s_own_ratios():
     assert got["l1i_misses"] == 1453 and got["l1i_accesses"] == 29660169
     assert got["branch_mispredict_rate"] == pytest.approx(1431845 / 40406290)
     assert got["instructions"] == 157988547 and got["cycles"] == 131442990
+    assert got["committed_branch_mispredict_rate"] is None      # 2020's gem5 has no committed_N vectors
 
 
 def test_v24_documented_format_takes_the_first_block_as_roi():
@@ -64,9 +67,32 @@ def test_absent_stats_stay_absent():
             "simInsts 1000 # Number of instructions simulated (Count)\n"
             "---------- End Simulation Statistics   ----------\n")
     got = derive(roi(parse(text)))
-    assert got["instructions"] == 1000
     assert {k for k, v in got.items() if v is None} >= {"l1i_miss_rate", "l1d_miss_rate", "ipc",
-                                                         "branch_mispredict_rate"}
+                                                         "branch_mispredict_rate", "instructions"}
+
+
+def test_real_v24_file_roi_counts_the_core_not_siminsts():
+    """Real gem5 v24.0.0.1 output (2mm mini, wasm2c SE binary, O3, 32 KiB L1D; stats reset at work_begin, dumped
+    at work_end): simInsts counts from the simulation's start, the core's committed instructions the ROI."""
+    blocks = parse(REAL_V24)
+    assert len(blocks) == 1
+    block = roi(blocks)
+    got = derive(block)
+    assert block["simInsts"] == 204488 and got["instructions"] == 157784 and got["cycles"] == 41706
+    assert round(got["ipc"], 6) == block["board.processor.cores.core.ipc"]
+    assert round(got["l1i_miss_rate"], 6) == block["board.cache_hierarchy.l1i-cache-0.demandMissRate::total"]
+    assert got["branch_mispredict_rate"] == pytest.approx(47 / 24466)
+    # Committed conditional branches (DirectCond + IndirectCond): fewer than the predictions, wrong path left out.
+    assert (got["committed_cond_branches"], got["committed_cond_mispredicted"]) == (24161, 45)
+    assert got["committed_branch_mispredict_rate"] == pytest.approx(45 / 24161)
+
+
+def test_real_v24_file_cache_without_misses_has_a_zero_miss_rate():
+    """gem5 prints a cache's miss counts only when nonzero: this L1D printed 34147 accesses and no misses."""
+    block = roi(parse(REAL_V24))
+    assert not any("l1d-cache-0.demandMiss" in k for k in block)
+    got = derive(block)
+    assert (got["l1d_misses"], got["l1d_accesses"], got["l1d_miss_rate"]) == (0, 34147, 0.0)
 
 
 def test_two_cores_and_nan_inf_values():

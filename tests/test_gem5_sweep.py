@@ -1,5 +1,6 @@
 """`hwprof gem5-sweep`: the cachegrind sweep end to end on this machine (valgrind runs here), the gem5 runner
-against a fake gem5 that writes gem5's documented stats.txt format (gem5 cannot run here), the CLI's
+against a fake gem5 that writes gem5's documented stats.txt format (for machines without gem5; the real one
+is test_gem5_real.py), the CLI's
 no-gem5 / --write-only / bad-input paths through Typer's CliRunner, and the figures."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 import hwprof
 from hwprof.data import schema
-from hwprof.gem5 import figures, records, sweep
+from hwprof.gem5 import figures, gem5_sim, records, sweep
 from hwprof.gem5.cli import gem5_sweep
 from hwprof.gem5.sweep import SweepConfig, SweepError, plan, run_sweep
 
@@ -210,7 +211,7 @@ def test_table3_and_summary_from_rows_documented_format():
     assert {s["simulator"] for s in summary} == {"gem5"} and "22.1500" in figures.render(summary)
 
 
-# ---- gem5 (cannot run here): a fake gem5.opt that behaves as gem5's documentation says ----
+# ---- gem5 where there is none: a fake gem5.opt that behaves as gem5's documentation says ----
 DOCUMENTED_STATS = Path(__file__).parent / "data" / "gem5" / "stats-v24-se-o3-documented-format.txt"
 FAKE_GEM5 = '''#!{python}
 """A stand-in for gem5.opt: gem5's command line (--outdir=DIR, -r/-e redirect to DIR/simout, DIR/simerr),
@@ -298,7 +299,8 @@ def test_a_sweep_reads_each_stored_point_at_most_once_documented_format(tmp_path
     monkeypatch.setattr(records, "read_run", lambda path: reads.append(Path(path)) or real(path))
     config = gem5_config(tmp_path, fake_gem5, targets=("native",))
     first = run_sweep(config)
-    assert first.ran == 3 and len(first.records) == 3 * 12 and reads == []    # stored now: not read back
+    per_point = len(sweep.GEM5_METRICS) + len(sweep.GEM5_COUNTS)
+    assert first.ran == 3 and len(first.records) == 3 * per_point and reads == []    # stored now: not read back
     again = run_sweep(config)
     assert again.resumed == 3 and sorted(reads) == sorted(first.run_files)     # each resumed point read once
     assert comparable(again.records) == comparable(first.records)
@@ -347,7 +349,8 @@ def test_a_gem5_point_past_its_timeout_is_killed_documented_format(tmp_path, fak
     assert result.ran == 0 and result.failed == [("2mm/native l1i_size=8KiB", line)]
 
 
-def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path):
+def test_no_gem5_writes_the_configs_prints_how_to_run_and_fails_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(gem5_sim, "SHARED_GEM5", tmp_path / "no-shared" / "gem5.fast")
     empty = tmp_path / "empty"
     empty.mkdir()
     args = ["--bp", "-w", "2mm", "-s", "mini", "--out", tmp_path / "sweep", "--results", tmp_path / "results"]

@@ -5,8 +5,10 @@
 #   kind=bp, l1i_size=32KiB, l1i_assoc=8, l1d_size=32KiB, l1d_assoc=8, l2_size=1MiB, l2_assoc=16,
 #   bp=LocalBP, btb_entries=2048, local_size=2048, bimode_global_size=2048, bimode_choice_size=2048,
 #   tournament_local_size=1024, tournament_global_size=4096, tournament_choice_size=4096
-# Statistics: reset at m5 work_begin, dumped at m5 work_end, which also ends the simulation; the first
-# block of OUTDIR/stats.txt is the region of interest (gem5 dumps a near-empty second block at exit).
+# Statistics: reset at m5 work_begin, dumped at m5 work_end, which also ends the simulation, so
+# OUTDIR/stats.txt holds one block: the region of interest (restored from a checkpoint: restore..work_end).
+# Its simInsts counts from the simulation's start (gem5 never resets it); the ROI's instructions are the
+# core's commitStats0.numInsts. Run in gem5 v24.0.0.1 (X86, classic caches, built without Ruby).
 # gem5 versions: v24.0 as written. v23.1 made the BTB and the RAS objects of their own
 # (btb=SimpleBTB(numEntries=N), ras=ReturnAddrStack(numEntries=N)); v23.0 sets BranchPredictor's
 # BTBEntries and RASSize instead. The cache tree (add_root_child/add_child), which names the caches
@@ -16,6 +18,7 @@
 from pathlib import Path
 
 import m5
+from m5.defines import buildEnv
 from m5.objects import (
     BadAddr,
     Cache,
@@ -39,6 +42,12 @@ from gem5.simulate.simulator import Simulator
 from gem5.components.boards.simple_board import SimpleBoard
 from gem5.components.processors.simple_processor import SimpleProcessor
 from gem5.resources.resource import BinaryResource
+
+# gem5 v24.0's SimpleCore calls requires(), which raises "NotImplementedError: Protocol '' not
+# recognized." in a build without Ruby (buildEnv["PROTOCOL"] is ''). These caches are classic and never
+# read the protocol, so such a build gets a placeholder name; a build with Ruby keeps its own.
+if not buildEnv.get("PROTOCOL"):
+    buildEnv["PROTOCOL"] = "MI_example"
 
 CLOCK = "3GHz"
 MEMORY = "3GiB"

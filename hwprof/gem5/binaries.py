@@ -36,8 +36,11 @@ MARKERS = ("m5", "none")
 # gem5 ISA name -> (zig target triple, baseline CPU flags)
 ISAS = {"x86": ("x86_64-linux-musl", ["-mcpu=x86_64"]), "arm": ("aarch64-linux-musl", ["-mcpu=generic"])}
 ISA_ALIASES = {"x86": "x86", "x86_64": "x86", "x86-64": "x86", "arm": "arm", "arm64": "arm", "aarch64": "arm"}
-# wasm2c runtime configuration: explicit bounds checks and stack-depth counting, no signal handler.
-W2C_DEFINES = ["-DWASM_RT_USE_MMAP=0", "-DWASM_RT_MEMCHECK_BOUNDS_CHECK=1", "-DWASM_RT_STACK_DEPTH_COUNT=1",
+# wasm2c runtime configuration: explicit bounds checks and stack-depth counting, no signal handler. The
+# linear memory is one mmap reserved up front, grown by mprotect (which gem5's SE mode ignores): with
+# WASM_RT_USE_MMAP=0 it grows by realloc, musl's realloc calls mremap, and gem5 v24.0's mremap panics
+# ("Tried to write unmapped address") once the moved mapping overlaps the old one.
+W2C_DEFINES = ["-DWASM_RT_USE_MMAP=1", "-DWASM_RT_MEMCHECK_BOUNDS_CHECK=1", "-DWASM_RT_STACK_DEPTH_COUNT=1",
                "-DWASM_RT_GROW_FAILED_HANDLER=hwprof_w2c_grow_failed"]
 
 

@@ -67,7 +67,8 @@ def gem5_sweep(
                                                                   "runtime targets (default native, wasmtime)."),
     simulator: str = typer.Option("gem5", "--simulator", help="gem5, or cachegrind (valgrind's cache simulator, "
                                                               "cache sweeps only) where gem5 is not installed."),
-    gem5: Optional[str] = typer.Option(None, "--gem5", help="The gem5 binary (default: gem5.opt on PATH)."),
+    gem5: Optional[str] = typer.Option(None, "--gem5", help="The gem5 binary (default: gem5.opt on PATH, else "
+                                                            "../shared/gem5/gem5.fast beside the project)."),
     isa: str = typer.Option("x86", "--isa", help="gem5 ISA of the SE binaries: x86 or arm."),
     checkpoint: bool = typer.Option(False, "--checkpoint", help="gem5: fast-forward to the region of interest "
                                                                 "once, checkpoint, and restore it at every point."),

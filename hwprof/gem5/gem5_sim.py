@@ -7,6 +7,7 @@ writes the configurations and run-gem5.sh, a script that runs them all elsewhere
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -14,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from hwprof.data import provenance
+from hwprof.data import paths, provenance
 from hwprof.gem5 import GEM5_VERSION, binaries
 from hwprof.gem5 import config as gem5_config
 from hwprof.gem5 import stats as gem5_stats
@@ -23,16 +24,23 @@ from hwprof.gem5.tasks import PointResult, SweepConfig, SweepError, Task
 
 GEM5_TARGETS = ("native", "wasm2c")            # the SE binaries gem5 can run (hwprof.gem5.binaries)
 RUN_SCRIPT = "run-gem5.sh"
+# A gem5 shared beside the project's clone (../shared/gem5/ from its root), found when no other is named.
+SHARED_GEM5 = paths.REPO_ROOT.parent / "shared" / "gem5" / "gem5.fast"
+
+
+def shared_gem5() -> str | None:
+    """The gem5 shared beside the project (SHARED_GEM5: ../shared/gem5/gem5.fast), if it is there."""
+    return str(SHARED_GEM5) if SHARED_GEM5.is_file() and os.access(SHARED_GEM5, os.X_OK) else None
 
 
 def find_gem5(path: str | None) -> str | None:
-    """The gem5 binary to run: `path` (must exist) or gem5.opt from PATH, else None."""
+    """The gem5 binary to run: `path` (must exist), else gem5.opt from PATH, else the shared one, else None."""
     if path:
         found = shutil.which(path)
         if not found:
             raise SweepError(f"--gem5 {path}: no such executable")
         return found
-    return shutil.which("gem5.opt")
+    return shutil.which("gem5.opt") or shared_gem5()
 
 
 def gem5_argv(gem5: str, config_path: Path, m5out: Path) -> list[str]:
@@ -82,7 +90,8 @@ class Gem5Simulator:
         gem5 = find_gem5(config.gem5)
         if gem5 and not config.write_only:
             return "", ""
-        missing = "" if config.write_only else ("gem5 is not installed (no --gem5 and no gem5.opt on PATH): "
+        missing = "" if config.write_only else ("gem5 is not installed (no --gem5, no gem5.opt on PATH, no "
+                                                f"{SHARED_GEM5}): "
                                                 "configurations written, nothing run")
         return (f"{len(tasks)} gem5 configuration(s) written under {Path(config.outdir) / self.name}.\n"
                 f"Run them all with: GEM5=/path/to/gem5.opt sh {script}\n"
@@ -200,7 +209,7 @@ def gem5_version(m5out: Path) -> str:
 
 
 def _last_line(m5out: Path, folder: Path) -> str:
-    for path in (m5out / "simerr", m5out / "simout", folder / "gem5.log"):
+    for path in (m5out / "simerr.txt", m5out / "simerr", m5out / "simout.txt", m5out / "simout", folder / "gem5.log"):
         if path.exists():
             lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
             if lines:

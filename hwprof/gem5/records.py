@@ -21,9 +21,10 @@ from hwprof.gem5.tasks import PointResult, SweepConfig, Task
 DONE = "done.json"
 # gem5's metrics and the counts they come from (hwprof.gem5.stats.derive), with their units.
 GEM5_METRICS = {"l1i_miss_rate": "ratio", "l1d_miss_rate": "ratio", "branch_mispredict_rate": "ratio",
-                "ipc": "instructions/cycle"}
+                "committed_branch_mispredict_rate": "ratio", "ipc": "instructions/cycle"}
 GEM5_COUNTS = {"l1i_misses": "misses", "l1i_accesses": "accesses", "l1d_misses": "misses",
                "l1d_accesses": "accesses", "cond_branches": "branches", "cond_mispredicted": "branches",
+               "committed_cond_branches": "branches", "committed_cond_mispredicted": "branches",
                "instructions": "instructions", "cycles": "cycles"}
 
 

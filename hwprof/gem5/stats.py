@@ -4,7 +4,8 @@ A stats.txt holds one "Begin/End Simulation Statistics" block per stats dump. Na
 wrote them, in either scheme: current camelCase (v21+: `demandMissRate::total`, `simInsts`, caches
 such as `board.cache_hierarchy.l1i-cache-0.`, cores `board.processor.cores.core.`) or the older
 snake_case (`overall_miss_rate::total`, `sim_insts`, `system.cpu.icache.`). Values gem5 printed as
-nan or inf stay so; a stat gem5 did not print is absent, and a metric needing it is None, never 0.
+nan or inf stay so; a stat gem5 did not print is absent, and a metric needing it is None, never 0 (but a
+cache that printed its accesses and no misses had none: gem5 leaves zero miss counts out).
 """
 
 from __future__ import annotations
@@ -81,10 +82,11 @@ def parse(source) -> list[dict[str, float]]:
 def roi(blocks: list[dict[str, float]]) -> dict[str, float]:
     """The region-of-interest block: the first one.
 
-    hwprof's configurations reset the statistics at work_begin and dump them at work_end, which is
-    the first dump; gem5's own dump at exit comes after it. gem5's default work-item handling (reset
-    at work_begin, dump at work_end) also makes the first block the region of interest, and a file
-    with one block (no m5 ops) is the whole run.
+    hwprof's configurations reset the statistics at work_begin and dump them at work_end, which ends
+    the simulation: gem5 v24.0.0.1 then writes no other block. A configuration that runs on and dumps
+    again at exit puts that block after it; gem5's default work-item handling (reset at work_begin,
+    dump at work_end) also makes the first block the region of interest, and a file with one block
+    (no m5 ops) is the whole run.
     """
     if not blocks:
         raise StatsError("no statistics blocks to choose the region of interest from")
@@ -98,13 +100,15 @@ def _present(value: float | None) -> float | None:
 def _cache(block: dict[str, float], kind: re.Pattern) -> tuple[float | None, float | None, float | None]:
     """(misses, accesses, miss rate) summed over every cache whose holder's name matches."""
     for misses_name, accesses_name, rate_name in _CACHE_NAMES:
-        holders = sorted({k[: -len(rate_name) - 1] for k in block if k.endswith("." + rate_name)} |
-                         {k[: -len(misses_name) - 1] for k in block if k.endswith("." + misses_name)})
+        holders = sorted({k[: -len(name) - 1] for name in (misses_name, accesses_name, rate_name)
+                          for k in block if k.endswith("." + name)})
         holders = [h for h in holders if kind.search(h.rsplit(".", 1)[-1])]
         if not holders:
             continue
-        misses = [_present(block.get(f"{h}.{misses_name}")) for h in holders]
         accesses = [_present(block.get(f"{h}.{accesses_name}")) for h in holders]
+        # gem5 flags its miss counts nozero: a cache that printed its accesses but no misses had none.
+        misses = [_present(block.get(f"{h}.{misses_name}", 0.0 if a is not None else None))
+                  for h, a in zip(holders, accesses)]
         if None not in misses and None not in accesses:
             total_m, total_a = sum(misses), sum(accesses)
             return total_m, total_a, (total_m / total_a if total_a else None)
@@ -117,6 +121,14 @@ def _cache(block: dict[str, float], kind: re.Pattern) -> tuple[float | None, flo
 def _sum_suffix(block: dict[str, float], suffix: str) -> float | None:
     values = [_present(v) for k, v in block.items() if k.endswith(suffix)]
     values = [v for v in values if v is not None]
+    return sum(values) if values else None
+
+
+def _sum_cond(block: dict[str, float], vector: str) -> float | None:
+    """Conditional branches (DirectCond + IndirectCond) of one of v24's per-thread branch-type vectors,
+    summed over threads and cores."""
+    pattern = re.compile(rf"\.branchPred\.{vector}_\d+::(DirectCond|IndirectCond)$")
+    values = [v for k, v in block.items() if pattern.search(k) and _present(v) is not None]
     return sum(values) if values else None
 
 
@@ -147,12 +159,19 @@ def derive(block: dict[str, float]) -> dict[str, float | None]:
     l1d_misses, l1d_accesses, l1d_rate = _cache(block, _L1D)
     cond = _sum_suffix(block, ".branchPred.condPredicted")
     wrong = _sum_suffix(block, ".branchPred.condIncorrect")
+    # condPredicted counts every prediction, wrong-path ones too; v24's committed_N / mispredicted_N
+    # count the committed conditional branches (as cachegrind's Bc / Bcm do).
+    committed = _sum_cond(block, "committed")
+    committed_wrong = _sum_cond(block, "mispredicted")
+    # Not simInsts: gem5 never resets it, so it counts from the simulation's start, not from work_begin.
     insts, cycles, ipc = _ipc(block)
-    sim_insts = _present(block.get("simInsts", block.get("sim_insts")))
     return {
         "l1i_miss_rate": l1i_rate, "l1i_misses": l1i_misses, "l1i_accesses": l1i_accesses,
         "l1d_miss_rate": l1d_rate, "l1d_misses": l1d_misses, "l1d_accesses": l1d_accesses,
         "branch_mispredict_rate": wrong / cond if cond and wrong is not None else None,
         "cond_branches": cond, "cond_mispredicted": wrong,
-        "ipc": ipc, "instructions": insts if insts is not None else sim_insts, "cycles": cycles,
+        "committed_branch_mispredict_rate": (committed_wrong / committed if committed and committed_wrong is not None
+                                             else None),
+        "committed_cond_branches": committed, "committed_cond_mispredicted": committed_wrong,
+        "ipc": ipc, "instructions": insts, "cycles": cycles,
     }

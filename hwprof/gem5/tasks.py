@@ -31,7 +31,7 @@ class SweepConfig:
     targets: tuple[str, ...] = ()               # empty: the simulator's default targets
     outdir: Path = Path("results/gem5-sweep")   # per-point folders (configs, m5out) and figures (--out)
     results: Path = Path("results/default")     # the tidy rows
-    gem5: str | None = None                     # gem5 binary; None: gem5.opt on PATH
+    gem5: str | None = None                     # gem5 binary; None: gem5.opt on PATH, else the shared one
     isa: str = "x86"
     checkpoint: bool = False                    # gem5: fast-forward to the ROI once, restore it per point
     executor: str = "local"                     # local | dask
