@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwprof import calibration, capture, noise, pinning, sandbox, workloads
-from hwprof.backends import Count, Launch, Pass
+from hwprof.backends import Count, Launch, Pass, TreeCounts
 from hwprof.data import phases
 from hwprof.data.schema import Record
 from hwprof.plan import Plan
@@ -177,7 +177,8 @@ def run_pass(plan: Plan, one_pass: Pass, root: Path, trace: _Trace, prepared: Pr
         argv = prepared.argv
     else:
         argv = plan.runtime.command(job)
-    launch = plan.backend.prepare(argv, one_pass, workdir)
+    plain = plan.backend.simulated and not one_pass.events     # nothing to simulate: run it as it is
+    launch = Launch(list(argv), {}, workdir=workdir) if plain else plan.backend.prepare(argv, one_pass, workdir)
     # The pid is padded to a fixed width: a simulator's D1 sees the stack, which moves with the
     # environment's size, so a varying pid length would change simulated counts.
     # RUST_BACKTRACE from the caller's shell would make Rust runtimes capture backtraces on every error
@@ -192,8 +193,9 @@ def run_pass(plan: Plan, one_pass: Pass, root: Path, trace: _Trace, prepared: Pr
         rc, tail, spawn_ns, end_ns, carried = run_process(launch.argv, env, launch.pass_fds, plan.cpu,
                                                           plan.config.timeout, workdir, stdin, plan.config.max_output)
         after = noise.sample(plan.cpu)
-        trace.noise.append(noise.between(before, after, (calibrated, calibration.measure(plan.cpu)),
-                                         plan.backend.tree_counts(launch, one_pass)))
+        tree = (TreeCounts(None, None, "run outside the simulator (nothing to count)") if plain
+                else plan.backend.tree_counts(launch, one_pass))
+        trace.noise.append(noise.between(before, after, (calibrated, calibration.measure(plan.cpu)), tree))
         trace.output += [c for c in carried if c.dropped]
     finally:
         for fd in launch.close_fds:
@@ -206,7 +208,7 @@ def run_pass(plan: Plan, one_pass: Pass, root: Path, trace: _Trace, prepared: Pr
         reason = (rc is not None and plan.backend.explain(launch)) or failure_line(outcome, rc, tail,
                                                                                     plan.config.timeout)
         return PassResult([], outcome, times, prepared, reason)
-    return PassResult(plan.backend.read(launch, one_pass), outcome, times, prepared)
+    return PassResult([] if plain else plan.backend.read(launch, one_pass), outcome, times, prepared)
 
 
 def _outcome(plan: Plan, one_pass: Pass, job: Job, rc, spawn_ns: int, end_ns: int, entry: dict):
@@ -236,7 +238,8 @@ def _ahead(plan: Plan, rep: int, root: Path, trace: _Trace):
     scoped = plan.ahead.marks or plan.ahead.phase
     edge = "host-call" if plan.ahead.marks else "process"
     rows = plan.builder.phase_records(rep, plan.ahead.phase, [c for c in counts if c.phase == scoped],
-                                      times.get(scoped, []), edge)
+                                      times.get(scoped, []), edge,
+                                      counted=any(p.events for p in plan.ahead_passes))
     return rows, prepared, None
 
 

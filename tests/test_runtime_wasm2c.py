@@ -120,6 +120,16 @@ def test_cachegrind_counts_each_phase_in_the_executable(store, tmp_path):
     assert {r.boundary for r in recs if r.phase == "execute"} == {"markers"}
 
 
+def test_under_cachegrind_a_compile_left_out_of_count_phases_runs_plainly_and_is_timed(store):
+    """2mm MINI's compile simulated takes minutes (zig cc under callgrind); execute alone takes seconds."""
+    result = collect(CollectConfig("2mm", runtime="wasm2c-llvm", size="mini", backend="cachegrind", results=store,
+                                   repetitions=1, warmup=0, count_phases=("execute",), events=("Ir",)))
+    compile_rows = [r for r in result.records if r.phase == "compile"]
+    assert [r.name for r in compile_rows] == ["wall_time"] and compile_rows[0].value > 0
+    assert values(result.records, "execute", "Ir") and values(result.records, "execute", "Ir")[0] > 1e4
+    assert any("runs outside cachegrind" in n for n in result.notes)
+
+
 def test_warm_mode_compiles_once_and_instantiates_each_invocation(store):
     recs = collect(CollectConfig("atax", runtime="wasm2c-llvm", size="mini", results=store, repetitions=1, warmup=0,
                                  mode="warm", invocations=4, events=("task_clock",))).records
