@@ -116,7 +116,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     def floor_text(r) -> str:
         if r["floor"] != FLOOR:
             return r["floor"]
-        counts = ", ".join(f"{e} {r[e]:.4E}" for e in FLOOR_EVENTS if pd.notna(r[e]))
+        counts = ", ".join(f"{e} {r[e]:,.0f}" for e in FLOOR_EVENTS if pd.notna(r[e]))
         return f"{counts} ({r['sim_phase']}, {int(r['sim_runs'])} runs, spread {r['sim_spread']:.2%})"
 
     out = table[CELL + ["n", "statistic", "value_s"]].copy()
