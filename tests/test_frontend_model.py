@@ -139,3 +139,16 @@ def test_bad_value_and_unknown_name_are_one_line_errors(tmp_path):
         uarch.load(_write(tmp_path, _skylake_text().replace("max_ways_per_window = 3", "max_ways_per_window = 9")))
     with pytest.raises(uarch.UarchError, match="unknown microarchitecture 'pentium'"):
         uarch.load("pentium")
+
+
+def test_replacement_is_lru_not_fifo():
+    # Order 0..7, 0, 8, 0 over one set's 8 ways. LRU: re-touching 0 makes 1 the victim of 8, so the last 0 hits;
+    # FIFO would evict 0 and miss. DSB (blocks 1024 B apart, set 0, 4 uops): 9 x 4 = 36 miss, 2 x 4 = 8 hit;
+    # their lines sit in 4 L1I sets (at most 3 each): 9 misses, 2 hits.
+    order = list(range(8)) + [0, 8, 0]
+    dsb_set = [block(0x10000 + 1024 * k, 4) for k in range(9)]
+    assert simulate(dsb_set, order, SKL) == counts(8, 36, 2, 9, 44)
+    # L1I (blocks 4096 B apart, L1I set 0): 9 misses, 2 hits.
+    l1i_set = [block(0x10000 + 4096 * k, 4) for k in range(9)]
+    got = simulate(l1i_set, order, SKL)
+    assert (got.l1i_hits, got.l1i_misses) == (2, 9)
