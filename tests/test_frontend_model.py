@@ -192,3 +192,11 @@ def test_l1i_misses_agree_with_cachegrind_i1_on_a_real_trace(tmp_path):
     assert got.instructions == refs
     assert i1_misses <= got.l1i_misses <= i1_misses + straddles
     assert got.l1i_misses - i1_misses <= 0.01 * i1_misses
+
+
+def test_block_from_disassembly_uses_uops_toml_with_macro_fusion():
+    from hwprof.codegen.disasm import disassemble
+    # add rax, 1; cmp rax, rbx; jne back: cmp+jne macro-fuse (the jne counts 0), the jne is the branch.
+    code = bytes.fromhex("4883c001" "4839d8" "75f7")
+    b = Block.from_instructions(disassemble(code, "x86_64", 0x2000))
+    assert b == Block(0x2000, (4, 3, 2), (1, 1, 0), (False, False, True))
