@@ -200,3 +200,12 @@ def test_block_from_disassembly_uses_uops_toml_with_macro_fusion():
     code = bytes.fromhex("4883c001" "4839d8" "75f7")
     b = Block.from_instructions(disassemble(code, "x86_64", 0x2000))
     assert b == Block(0x2000, (4, 3, 2), (1, 1, 0), (False, False, True))
+
+
+def test_a_three_way_window_evicts_as_many_lru_windows_as_it_needs():
+    # A0..A7 (4 uops, 1 way each) fill DSB set 0; B (13 x 2-byte 1-uop instructions: ceil(13/6) = 3 ways) must
+    # evict A0, A1 and A2. Then A3..A7 and B hit, A2 misses. DSB: misses 8 x 4 + 13 + 4 = 49, hits 5 x 4 + 13 = 33.
+    # L1I: 16 lookups of 9 lines 16 apart (4 L1I sets, at most 3 each): 9 misses, 7 hits.
+    blocks = [block(0x10000 + 1024 * k, 4) for k in range(8)] + [block(0x10000 + 1024 * 8, 13, size=2)]
+    order = list(range(8)) + [8] + list(range(3, 8)) + [8, 2]
+    assert simulate(blocks, order, SKL) == counts(33, 49, 7, 9, 4 * 14 + 2 * 13)
