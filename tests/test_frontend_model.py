@@ -209,3 +209,12 @@ def test_a_three_way_window_evicts_as_many_lru_windows_as_it_needs():
     blocks = [block(0x10000 + 1024 * k, 4) for k in range(8)] + [block(0x10000 + 1024 * 8, 13, size=2)]
     order = list(range(8)) + [8] + list(range(3, 8)) + [8, 2]
     assert simulate(blocks, order, SKL) == counts(33, 49, 7, 9, 4 * 14 + 2 * 13)
+
+
+def test_metrics_use_the_event_maps_names_and_bad_order_is_an_error():
+    got = simulate([block(0x1000, 4)], [0, 0], SKL).metrics()
+    assert got == {"dsb_hits": 4, "dsb_misses": 4, "l1i_hits": 1, "l1i_misses": 1, "dsb_miss_rate": 0.5,
+                   "dsb_to_l1i_ref_ratio": 4.0}
+    assert simulate([block(0x1000, 4)], [], SKL).metrics()["dsb_miss_rate"] is None
+    with pytest.raises(ValueError, match="outside 0..0"):
+        simulate([block(0x1000, 4)], [0, 1], SKL)

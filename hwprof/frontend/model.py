@@ -20,7 +20,11 @@ Model, per executed block:
   window needing more than max_ways_per_window ways, or (JCC rule on) holding bytes of a jump, call or return
   (a fused pair taken whole) that crosses or ends on a 32-byte boundary, is never cached: legacy decode every time.
 - Inclusion: an L1I eviction drops every DSB window of the evicted line.
-Not modelled: the LSD, the microcode sequencer, partial hits within a window, the per-way slot rules.
+Not modelled: the LSD, the microcode sequencer, entry points (a window cached from one entry hits from any),
+the per-way slot rules. An instruction crossing a window boundary belongs to the window it starts in.
+Uops come from hwprof/codegen/uops.toml (a Skylake fused-domain table, reused for every microarchitecture):
+its stated gaps (un-lamination, memory-destination read-modify-writes, string/x87/AVX-512/microcoded
+instructions count 1) make uops, and so ways needed, low where they occur; AMD's macro-op counts differ.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+import numpy as np
 
 from hwprof.frontend.uarch import Uarch
 
@@ -82,6 +88,12 @@ class FrontendCounts:
         lookups = self.l1i_hits + self.l1i_misses
         return (self.dsb_hits + self.dsb_misses) / lookups if lookups else None
 
+    def metrics(self) -> dict[str, int | float | None]:
+        """The six Table I values by the event maps' metric names (a ratio with no denominator is None)."""
+        return {"dsb_hits": self.dsb_hits, "dsb_misses": self.dsb_misses, "l1i_hits": self.l1i_hits,
+                "l1i_misses": self.l1i_misses, "dsb_miss_rate": self.dsb_miss_rate,
+                "dsb_to_l1i_ref_ratio": self.dsb_to_l1i_ref_ratio}
+
 
 def _windows(blocks: Sequence[Block], u: Uarch) -> tuple[list[tuple], dict[int, int]]:
     """Per block, its (window, uops) pairs; and per window, the ways it needs (0: never cached)."""
@@ -113,6 +125,9 @@ def _windows(blocks: Sequence[Block], u: Uarch) -> tuple[list[tuple], dict[int, 
 
 def simulate(blocks: Sequence[Block], order: Iterable[int], u: Uarch) -> FrontendCounts:
     """Runs the blocks in `order` (indices into `blocks`) through u's L1I and DSB, cold at the start."""
+    executed = np.asarray(order if isinstance(order, np.ndarray) else list(order), dtype=np.int64)
+    if len(executed) and (executed.min() < 0 or executed.max() >= len(blocks)):
+        raise ValueError(f"order names blocks outside 0..{len(blocks) - 1}")
     per_block, ways = _windows(blocks, u)
     l1i_sets, dsb_sets = u.l1i_sets, u.dsb_sets
     l1i = [OrderedDict() for _ in range(l1i_sets)]
@@ -121,7 +136,7 @@ def simulate(blocks: Sequence[Block], order: Iterable[int], u: Uarch) -> Fronten
     per_line = u.l1i_line_bytes // u.dsb_window_bytes
     inclusive = u.dsb_inclusive_of_l1i
     hits = misses = ihits = imisses = instructions = 0
-    for index in order:
+    for index in executed.tolist():
         lines, segments, count = per_block[index]
         instructions += count
         for line in lines:
