@@ -158,7 +158,7 @@ def test_replacement_is_lru_not_fifo():
 
 
 def test_blocks_from_stream_groups_back_to_back_instructions():
-    from hwprof.frontend.trace import blocks_from_stream
+    from hwprof.frontend.blocks import blocks_from_stream
     # 0x10,0x14,0x18 run back to back, then a jump back to 0x10 (same block again), then 0x40 alone.
     blocks, order = blocks_from_stream([0x10, 0x14, 0x18, 0x10, 0x14, 0x18, 0x40], [4, 4, 2, 4, 4, 2, 3])
     assert [(b.address, b.sizes) for b in blocks] == [(0x10, (4, 4, 2)), (0x40, (3,))]
@@ -172,7 +172,7 @@ LOOP_C = "int main(void){ volatile long s = 0; for (long i = 0; i < 20000; i++) 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("cc") is None, reason="needs valgrind and cc")
 def test_l1i_misses_agree_with_cachegrind_i1_on_a_real_trace(tmp_path):
-    from hwprof.frontend.trace import blocks_from_stream
+    from hwprof.frontend.blocks import blocks_from_stream
     (tmp_path / "loop.c").write_text(LOOP_C)
     subprocess.run(["cc", "-O1", "-o", tmp_path / "loop", tmp_path / "loop.c"], check=True)
     subprocess.run(["valgrind", "--tool=lackey", "--trace-mem=yes", f"--log-file={tmp_path / 'lackey'}",
