@@ -1,13 +1,20 @@
-"""The model's speed on a synthetic stream: `python -m hwprof.frontend.bench [instructions] [uarch]`."""
+#!/usr/bin/env python3
+"""Benchmark: the front-end model's speed on a synthetic stream, in instructions per second.
+
+    .venv/bin/python scripts/bench_frontend_model.py [instructions] [uarch]     # default 2000000 skylake
+"""
 
 from __future__ import annotations
 
 import random
 import sys
 import time
+from pathlib import Path
 
-from hwprof.frontend import uarch
-from hwprof.frontend.model import Block, simulate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hwprof.frontend import uarch  # noqa: E402
+from hwprof.frontend.model import Block, simulate  # noqa: E402
 
 
 def synthetic(instructions: int, seed: int = 1) -> tuple[list[Block], list[int]]:
