@@ -1,5 +1,6 @@
 """hwprof.frontend.trace against real valgrind: a C loop whose block stream is known by construction."""
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,7 +25,7 @@ int main(void) {
     work(N);
     CALLGRIND_TOGGLE_COLLECT;
     CALLGRIND_DUMP_STATS_AT("execute");
-    for (int k = 0; k < 2000; k++) work(5);
+    for (int k = 0; k < 20000; k++) work(5);   /* outlives the reader's lag */
     return 0;
 }
 """
@@ -87,4 +88,4 @@ def test_block_decoding_stops_at_a_branch_and_at_a_request():
 
 def test_no_phase_is_a_clear_error():
     with pytest.raises(trace.TraceError, match="no counted phase"):
-        trace.read_stream(["not a lackey line"])
+        trace.read_stream(io.BytesIO(b"not a lackey line\n"))

@@ -131,46 +131,79 @@ class _Memory:
         return b""
 
 
-def read_stream(lines, md=None) -> PhaseTrace:
-    """The counted phase's blocks from lackey's log lines (its "==PID==" header names the process to read)."""
+def read_stream(log, md=None) -> PhaseTrace:
+    """The counted phase's blocks from lackey's log, a binary stream (its "==PID==" header names the process).
+
+    Most of a run comes before the phase: chunks without a request are only checked for new blocks (set
+    operations), so the reader keeps up with lackey. The part before the first request is never kept."""
     if md is None:
         import capstone
         md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    blocks: dict[int, Block] = {}
-    memory, phase, segment = None, None, array("Q")
-    pending, since_request = None, 0
-    for line in lines:
-        if not line.startswith("SB "):
-            if memory is None and (found := re.match(r"==(\d+)==", line)):
-                memory = _Memory(int(found.group(1)))
-            continue
-        address = int(line[3:], 16)
-        block = blocks.get(address)
-        if block is None:
-            if memory is None:
-                raise TraceError("lackey's log named no process before its first block")
-            try:
-                block = decode_block(address, memory.read(address), md)
-            except TraceError as exc:       # gone already (the process exited): fatal only inside the phase
-                block = Block(address, b"", (), False, why=str(exc))
-            blocks[address] = block
-        segment.append(address)
-        since_request += 1
-        if block.request:
-            # hwprof_end's toggle is followed closely by its dump: the segment before the toggle is the phase
-            if pending is not None and since_request <= DUMP_GAP:
-                phase = pending if phase is None else phase + pending
-            pending, segment, since_request = segment, array("Q"), 0
-    if phase is None:
+    blocks: dict[bytes, Block] = {}           # keyed by the log's own token (b"SB 0401ab70")
+    requests: set[bytes] = set()
+    state = _State()
+    carry = b""
+    while chunk := log.read(1 << 16):
+        tokens = (carry + chunk).split(b"\n")
+        carry = tokens.pop()
+        if state.memory is None:
+            found = next((m for t in tokens if (m := re.match(rb"==(\d+)==", t))), None)
+            state.memory = _Memory(int(found.group(1))) if found else None
+        for token in set(tokens).difference(blocks):
+            if token.startswith(b"SB "):
+                blocks[token] = state.decode(int(token[3:], 16), md)
+                if blocks[token].request:
+                    requests.add(token)
+        if not requests.isdisjoint(tokens):
+            for token in tokens:
+                if token in requests:
+                    state.request(token)
+                elif state.segment is not None and token.startswith(b"SB "):
+                    state.segment.append(token)
+                    state.since += 1
+        elif state.segment is not None:
+            state.segment.extend(t for t in tokens if t.startswith(b"SB "))
+            state.since += len(tokens)
+    if state.phase is None:
         raise TraceError("no counted phase in the trace (no toggle followed by a dump request)")
-    order = phase
-    missing = next((blocks[a].why for a in order if blocks[a].why), None)
+    missing = next((blocks[t].why for t in set(state.phase) if blocks[t].why), None)
     if missing:
         raise TraceError(f"a block of the phase could not be read: {missing}")
-    used = set(order)
-    trace = PhaseTrace({a: b for a, b in blocks.items() if a in used}, order)
+    order = array("Q", (blocks[t].start for t in state.phase))
+    trace = PhaseTrace({blocks[t].start: blocks[t] for t in set(state.phase)}, order)
     trace.mismatches = _mismatches(trace)
     return trace
+
+
+class _State:
+    """Where the reader is: the segment since the last request, the one before it, the phase found so far."""
+
+    def __init__(self):
+        self.memory: _Memory | None = None
+        self.segment: list[bytes] | None = None      # None until the first request
+        self.pending: list[bytes] | None = None
+        self.phase: list[bytes] | None = None
+        self.since = 0
+
+    def decode(self, address: int, md) -> Block:
+        """The block at address, from the process's memory (gone already: a block without bytes, and why)."""
+        if self.memory is None:
+            raise TraceError("lackey's log named no process before its first block")
+        try:
+            return decode_block(address, self.memory.read(address), md)
+        except TraceError as exc:
+            return Block(address, b"", (), False, why=str(exc))
+
+    def request(self, token: bytes) -> None:
+        """A request's block ran: hwprof_end's toggle is followed closely by its dump, so the segment
+        before the toggle's block (which ends it) is the phase."""
+        if self.segment is not None:
+            self.segment.append(token)
+            self.since += 1
+        if self.pending is not None and self.since <= DUMP_GAP:
+            self.phase = self.pending if self.phase is None else self.phase + self.pending
+        self.pending = None if self.segment is None else self.segment
+        self.segment, self.since = [], 0
 
 
 def _mismatches(trace: PhaseTrace) -> int:
@@ -180,6 +213,12 @@ def _mismatches(trace: PhaseTrace) -> int:
         if block.falls_through and b != a + block.size:
             bad += 1
     return bad
+
+
+def shrink_pipe(fd: int) -> None:
+    """The smallest pipe buffer: it keeps the process at most a page of log ahead of the code reads, so a
+    block first seen just before the process exits can still be read."""
+    fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600.0,
@@ -193,9 +232,8 @@ def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
-            with open(fifo, errors="replace") as log:
-                # the smallest pipe keeps the process at most a page of log ahead of the code reads
-                fcntl.fcntl(log.fileno(), F_SETPIPE_SZ, 4096)
+            with open(fifo, "rb", buffering=0) as log:
+                shrink_pipe(log.fileno())
                 trace = read_stream(log)
         finally:
             timer.cancel()
