@@ -246,21 +246,26 @@ def _plan(subject, target: str, cpu: int | None, timeout: float):
                                                                per_instruction=True))
 
 
+def ahead_unmeasured(plan, root: Path):
+    """The target's ahead-of-time step (wasm2c's build) run plainly, what the run loads; None if it has none."""
+    if not plan.runtime.ahead:
+        return None
+    workdir = Path(tempfile.mkdtemp(prefix="ahead-", dir=root))
+    prepared = plan.runtime.prepare(plan.workload, workdir)
+    try:
+        done = subprocess.run(prepared.argv, cwd=workdir, capture_output=True, text=True,
+                              timeout=plan.config.timeout)
+    except subprocess.TimeoutExpired:
+        raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step took over {plan.config.timeout:g} s") from None
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step failed: {why}")
+    return prepared
+
+
 def _run(plan, root: Path) -> tuple[Profile, str]:
     """The execute pass under callgrind (ahead-of-time work done first, unmeasured): its dump and the program."""
-    prepared = None
-    if plan.runtime.ahead:
-        workdir = Path(tempfile.mkdtemp(prefix="ahead-", dir=root))
-        prepared = plan.runtime.prepare(plan.workload, workdir)
-        try:
-            done = subprocess.run(prepared.argv, cwd=workdir, capture_output=True, text=True,
-                                  timeout=plan.config.timeout)
-        except subprocess.TimeoutExpired:
-            raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step took over "
-                                f"{plan.config.timeout:g} s") from None
-        if done.returncode != 0:
-            why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-            raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step failed: {why}")
+    prepared = ahead_unmeasured(plan, root)
     got = measure.run_pass(plan, plan.passes[-1], root, measure._Trace(), prepared)
     if got.failure:
         raise ArtefactError(f"{plan.workload.name} under {plan.runtime.name} (callgrind): {got.failure}")

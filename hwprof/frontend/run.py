@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -69,25 +68,9 @@ def phase_trace(subject, target: str, phase: str = EXECUTE, cpu: int | None = No
     backend = TraceBackend()
     plan = dataclasses.replace(hot._plan(subject, target, cpu, timeout), backend=backend)
     with Session(plan.cpu, kind="trace") as session:
-        prepared = _ahead(plan, session.root)
+        prepared = hot.ahead_unmeasured(plan, session.root)
         got = measure.run_pass(plan, plan.passes[-1], session.root, measure._Trace(), prepared)
     if backend.error or backend.result is None:
         raise ArtefactError(f"{target} (lackey trace): {backend.error or got.failure or 'no trace'}")
     return backend.result
 
-
-def _ahead(plan, root: Path):
-    """The target's ahead-of-time step (wasm2c's build), run unmeasured as codegen.hot runs it; None if it has none."""
-    if not plan.runtime.ahead:
-        return None
-    workdir = Path(tempfile.mkdtemp(prefix="ahead-", dir=root))
-    prepared = plan.runtime.prepare(plan.workload, workdir)
-    try:
-        done = subprocess.run(prepared.argv, cwd=workdir, capture_output=True, text=True,
-                              timeout=plan.config.timeout)
-    except subprocess.TimeoutExpired:
-        raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step took over {plan.config.timeout:g} s") from None
-    if done.returncode != 0:
-        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise ArtefactError(f"{plan.runtime.name}'s ahead-of-time step failed: {why}")
-    return prepared
