@@ -89,3 +89,25 @@ def test_block_decoding_stops_at_a_branch_and_at_a_request():
 def test_no_phase_is_a_clear_error():
     with pytest.raises(trace.TraceError, match="no counted phase"):
         trace.read_stream(io.BytesIO(b"not a lackey line\n"))
+
+
+def test_a_traced_loop_runs_through_the_model_from_the_dsb_after_its_first_pass(program):
+    """The traced phase as the model's input: every uop delivered once, the hot loop from the DSB (JCC rule off,
+    so the loop's layout cannot take its window away), and only cold L1I misses (the code is a few lines)."""
+    import dataclasses
+
+    import numpy as np
+
+    from hwprof.frontend import stream, uarch
+
+    t = trace.run([str(program[1000])])
+    blocks, order = stream.model_input(t)
+    assert len(order) == len(t.order) and sum(len(blocks[i].sizes) for i in order) == t.instructions
+    skylake = dataclasses.replace(uarch.load("skylake"), jcc_erratum=False)
+    got = stream.simulate(t, skylake)
+    uops = sum(sum(blocks[i].uops) for i in order)
+    assert got.instructions == t.instructions and got.dsb_hits + got.dsb_misses == uops
+    lines = {a // 64 for b in blocks for a in range(b.address, b.address + sum(b.sizes))}
+    assert got.l1i_misses == len(lines)
+    loop = blocks[int(np.bincount(order).argmax())]
+    assert got.dsb_misses <= uops - sum(loop.uops) * (t.counts()[_loop_block(t)] - 1)   # all but its first pass hit
