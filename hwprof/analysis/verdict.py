@@ -64,6 +64,13 @@ class Estimate:
     high: float | None
     n: int
 
+    @property
+    def relative(self) -> float | None:
+        """Half the interval's width over the statistic (0.02 = known to within 2%); None without an interval."""
+        if self.low is None or self.high is None or self.center == 0:
+            return None
+        return (self.high - self.low) / 2 / abs(self.center)
+
 
 def summarize(values: Sequence[float], statistic: str = robust.MEAN, confidence: float = 0.95) -> Estimate:
     """The mean with its Student-t interval, or the median with its order-statistic interval."""

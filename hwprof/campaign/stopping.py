@@ -70,13 +70,6 @@ class Decision:
     projected: float | None       # the half-width projected at the budget (None below FLOOR_MIN_RUNS)
 
 
-def relative(est: Estimate | None) -> float | None:
-    """An estimate's interval half-width as a fraction of its center, or None without an interval."""
-    if est is None or est.low is None or est.high is None or est.center == 0:
-        return None
-    return (est.high - est.low) / 2 / abs(est.center)
-
-
 @lru_cache(maxsize=None)
 def interval_min_runs(statistic: str, confidence: float) -> int:
     """The fewest runs with which the statistic has an interval at this confidence (mean 2; median 6 at 95%)."""
@@ -146,7 +139,7 @@ def decide(ev: Evidence, policy, budget: int | None = None, failure: str | None 
     used, slow = ev.used(policy.exclude_disturbed)
     excluded = runs - len(used)
     est = summarize(used, policy.statistic, policy.confidence) if used else None
-    rel = relative(est)
+    rel = est.relative if est else None
     base = dict(runs=runs, n=len(used), excluded=excluded, estimate=est, relative=rel)
     if failure:
         return Decision(FAILED, failure, projected=None, **base)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hwprof.analysis import robust, stats
+from hwprof.analysis import robust, stats, verdict
 from hwprof.analysis.table import fmt
 from hwprof.data import schema
 from hwprof.report.section import SIMULATED_BACKENDS, Entry, Section, provenance, timing_rows, with_targets
@@ -56,12 +56,10 @@ def cell_row(key: tuple, runs: pd.DataFrame, sims: dict, options) -> dict:
     center = low = high = rel = np.nan
     note = stats.ALL_EXCLUDED
     if values:
-        center = float(np.median(values)) if options.statistic == robust.MEDIAN else float(np.mean(values))
-        ends = stats.interval(values, options.statistic, options.confidence)
-        if ends[0] is not None:
-            low, high = ends[0], ends[1]
-            rel = (high - low) / 2 / abs(center) if center else np.nan
-        note = ends[2]
+        est = verdict.summarize(values, options.statistic, options.confidence)
+        center, note = est.center, stats.interval(values, options.statistic, options.confidence)[2]
+        if est.relative is not None:
+            low, high, rel = est.low, est.high, est.relative
     within = "no interval" if np.isnan(rel) else "yes" if rel <= options.target_ci else "no"
     row.update(value_s=center, low=low, high=high, rel_half_width=rel, within_target=within,
                disturbed=int(runs["flagged"].sum()), interval_note=note)
