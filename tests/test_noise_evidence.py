@@ -155,9 +155,10 @@ def test_moving_the_measured_tree_between_cpus_counts_migrations_and_flags(store
     allowed = sorted(os.sched_getaffinity(0))
     if len(allowed) < 2:
         pytest.skip("one CPU: nowhere to move the measured tree to")
-    # Counted phases only: medium's execute phase (~15 ms) spans many of the mover's 0.5 ms turns.
+    # Counted phases only: large's execute phase (~1.5 s here) spans thousands of the mover's 0.5 ms turns, so a
+    # faster CPU or a starved mover thread still moves it many times (medium's ~15 ms could miss them).
     with moving_descendants((allowed[0], allowed[-1]), every_s=0.0005) as moved:
-        result, provs = _collect(store, allowed[-1], reps=2, size="medium")
+        result, provs = _collect(store, allowed[-1], reps=2, size="large")
     assert moved, "the mover found no measured process to move"
     assert all(p["cpu_migrations"] > 0 and "the pinning broke" in p["disturbed"] for p in provs), provs
     assert result.disturbed == 2
