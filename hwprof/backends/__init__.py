@@ -105,12 +105,17 @@ BACKENDS = {
 }
 
 
-def get(name: str, **options) -> Backend:
-    """Instantiate a backend by name (every backend takes cpu=, the measured CPU; options it does not take are ignored)."""
+def backend_class(name: str) -> type:
+    """The class registered as backend `name` (its `simulated` says whether it measures this machine)."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r} (choose from: {', '.join(BACKENDS)})")
     module, cls = BACKENDS[name].split(":")
-    backend = getattr(importlib.import_module(module), cls)
+    return getattr(importlib.import_module(module), cls)
+
+
+def get(name: str, **options) -> Backend:
+    """Instantiate a backend by name (every backend takes cpu=, the measured CPU; options it does not take are ignored)."""
+    backend = backend_class(name)
     return backend(**{k: v for k, v in options.items() if k == "cpu" or k in backend.OPTIONS})
 
 

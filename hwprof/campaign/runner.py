@@ -5,6 +5,8 @@ so a campaign killed at any moment resumes by reading the run files back. The ne
 pure function of that state (state.next_cell: the open cell or pair with the fewest repetitions, ties
 broken by a seeded shuffle per round), which spreads drift across targets and makes resumption exact.
 With --simulate-unconverged, the cells that did not converge then get one cachegrind run each.
+With --executor dask, every cell must be simulated: each round's repetitions (one per open cell) run on Dask
+workers, and this process writes their run files and progress as they come back, as a local campaign does.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import Callable
 
 from hwprof import pinning
-from hwprof.backends import BackendError
+from hwprof.backends import BackendError, backend_class
 from hwprof.campaign.spec import CampaignSpec
 from hwprof.analysis.stats import stopping_value
 from hwprof.campaign.state import SETUP, CellState, Run, decisions, next_cell, pair_tag, pool, read_state
 from hwprof.campaign.stopping import CONVERGED, FAILED
 from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema
+from hwprof.gem5 import executors
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, atomic_write_json, new_id, no_room, stamp
 from hwprof.runtimes import RuntimeTargetError
@@ -36,6 +39,7 @@ from hwprof.sandbox import SandboxError
 from hwprof.session import Session
 
 MANIFEST = "campaign.json"
+RUN_ERRORS = (SandboxError, BackendError, RuntimeTargetError, OSError, ValueError)   # a cell's failure, not the campaign's
 SIMULATOR = "cachegrind"       # --simulate-unconverged: deterministic counts where timing did not converge
 
 
@@ -172,12 +176,25 @@ class _Open:
 
 def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                  progress: Callable[[CampaignProgress], None] | None = None,
-                 simulate_unconverged: bool = False) -> CampaignResult:
+                 simulate_unconverged: bool = False, executor: str = "local",
+                 scheduler: str | None = None) -> CampaignResult:
     """Run (or resume) a campaign until every cell has stopped; then, if asked, simulate the unconverged ones."""
     root = Path(results)
     if resume and not (root / MANIFEST).exists():
         raise CampaignError(f"nothing to resume in {root}: no {MANIFEST} there")
-    lock = _Lock(root)
+    remote = None
+    if executor != "local" or scheduler:
+        _only_simulated(spec, executor)
+        try:
+            remote = executors.make(executor, scheduler=scheduler)
+        except executors.ExecutorError as exc:
+            raise CampaignError(str(exc)) from None
+    try:
+        lock = _Lock(root)
+    except CampaignError:
+        if remote:
+            remote.close()
+        raise
     started = time.monotonic()
     store = ResultStore(root)
     try:
@@ -192,6 +209,8 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
         run = _Open(spec, root, store, cid, read_state(root, spec), cpu)
         state = "interrupted"
         try:
+            if remote:
+                _run_remote(run, remote, progress, started)
             while (st := next_cell(run.states, spec.seed, spec.pairs)) is not None:
                 _step(run, st)
                 _progress(run, progress, started, st.cell.key)
@@ -212,6 +231,8 @@ def run_campaign(spec: CampaignSpec, results: Path, resume: bool = False,
                 pass    # a full disk: the run files are the record, and the error raised says why
     finally:
         lock.release()
+        if remote:
+            remote.close()
     failures: dict[str, int] = {}
     for s in run.states.values():
         if s.failure:
@@ -260,12 +281,21 @@ def _step(run: _Open, st: CellState) -> None:
     if plan is None:
         return                   # it failed to start; _open recorded why
     try:
-        tag = pair_tag(run.spec, run.states, st.cell.key)
-        done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.runs),
-                                                              {**prov, "campaign_pair": tag} if tag else prov)
-    except (SandboxError, BackendError, RuntimeTargetError, OSError, ValueError) as exc:
+        done, run_prov, seconds = _session(run, plan.cpu).run(plan, len(st.runs), _run_base(run, st, prov))
+    except RUN_ERRORS as exc:
         st.failure = one_line(exc)     # this cell stops; the others go on
         return
+    _record(run, st, done, run_prov, seconds)
+
+
+def _run_base(run: _Open, st: CellState, prov: dict) -> dict:
+    """A repetition's provenance before it runs: the cell's, and its pair's tag when paired."""
+    tag = pair_tag(run.spec, run.states, st.cell.key)
+    return {**prov, "campaign_pair": tag} if tag else prov
+
+
+def _record(run: _Open, st: CellState, done, run_prov: dict, seconds: float) -> None:
+    """Store one finished repetition and add it to its cell's state."""
     run_prov["campaign_run_seconds"] = round(seconds, 6)
     _write(run, run_prov, done.records, done.timeline)
     run.done_now += 1
@@ -276,6 +306,55 @@ def _step(run: _Open, st: CellState) -> None:
     else:
         st.runs.append(Run(value, seconds, run_prov["disturbed"] or "",
                            (run_prov.get("noise") or {}).get("calibration_slowdown")))
+
+
+def _only_simulated(spec: CampaignSpec, executor: str) -> None:
+    """Refuse, before anything is written, a campaign off this machine that has a timed (measuring) cell."""
+    for cell in spec.cells:
+        try:
+            simulated = backend_class(cell.config.backend).simulated
+        except BackendError as exc:
+            raise CampaignError(f"{cell.key}: {exc}") from None
+        if not simulated:
+            raise CampaignError(f"--executor {executor}: cell {cell.key} is timed (backend {cell.config.backend}); "
+                                "timed cells measure this machine: run them with --executor local")
+
+
+def _run_remote(run: _Open, executor: executors.Executor, progress, started: float) -> None:
+    """Run every cell's repetitions on the executor, a round at a time (one repetition per open cell)."""
+    while wave := _wave(run):
+        tasks = [(st.cell.key, plan, len(st.runs), _run_base(run, st, prov)) for st, (plan, prov) in wave]
+        for (key, *_), result, exc in executor.run(_remote_repetition, tasks):
+            st = run.states[key]
+            if exc is None:
+                _record(run, st, *result)
+            elif isinstance(exc, RUN_ERRORS):
+                st.failure = one_line(exc)     # this cell stops; the others go on
+            else:
+                raise exc
+            _progress(run, progress, started, key)
+
+
+def _wave(run: _Open) -> list[tuple[CellState, tuple[Plan, dict]]]:
+    """The open cells of this round, each with its opened plan (a cell that fails to open stops, recorded)."""
+    dec = decisions(run.states, run.spec.pairs)
+    wave = []
+    for key, st in run.states.items():
+        if dec[key].stop is not None:
+            continue
+        if key not in run.plans:
+            run.plans[key] = _open(run, st)
+        if run.plans[key][0] is not None:
+            wave.append((st, run.plans[key]))
+    return wave
+
+
+def _remote_repetition(task: tuple) -> tuple:
+    """One repetition on a Dask worker, in a session on the worker's CPU (a simulator's counts do not depend on it)."""
+    _, plan, rep, base = task
+    plan = dataclasses.replace(plan, cpu=executors.worker_cpu())
+    with Session(plan.cpu, kind="campaign") as session:
+        return session.run(plan, rep, base)
 
 
 def _simulate(run: _Open, st: CellState) -> None:

@@ -28,6 +28,10 @@ def campaign(
     simulate_unconverged: bool = typer.Option(False, "--simulate-unconverged",
                                               help="Then give every cell that did not converge one cachegrind run "
                                                    "of the same workload, size, target and mode."),
+    executor: str = typer.Option("local", "--executor", help="local, or dask: simulated cells on a Dask cluster "
+                                                              "(timed cells always run here, with local)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT); "
+                                                                      "--executor dask without it: a LocalCluster."),
 ):
     """Run a characterization campaign: seeded random order, adaptive repetitions (to a 2% CI by default), resumable."""
     from hwprof.campaign import CampaignError, SpecError, load, run_campaign
@@ -63,14 +67,17 @@ def campaign(
     try:
         with signals_as_interrupts(), warnings_as_lines():
             result = run_campaign(plan, folder, resume=resume, progress=None if quiet else show,
-                                  simulate_unconverged=simulate_unconverged)
+                                  simulate_unconverged=simulate_unconverged, executor=executor,
+                                  scheduler=scheduler)
     except (CampaignError, SpecError, StoreError) as exc:
         fail(str(exc))
     except KeyboardInterrupt as exc:
         what, code = interrupted_exit(exc)
         again = "".join([f" --results {results}" if results else "", f" --statistic {statistic}" if statistic else "",
                          {True: " --exclude-disturbed", False: " --keep-disturbed", None: ""}[exclude_disturbed],
-                         " --simulate-unconverged" if simulate_unconverged else ""])
+                         " --simulate-unconverged" if simulate_unconverged else "",
+                         f" --executor {executor}" if executor != "local" else "",
+                         f" --scheduler {scheduler}" if scheduler else ""])
         fail(f"interrupted by {what}; finished runs are in {folder}: `hwprof campaign {spec} --resume{again}` "
              "continues", code)
     if tty and not quiet:
