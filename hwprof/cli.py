@@ -30,7 +30,7 @@ def _check_environment() -> None:
 def _register() -> None:
     """Every command and command group, in the order `hwprof --help` lists them."""
     from hwprof.analysis import commands as analysis_commands
-    from hwprof.commands import campaign, codegen, collect, compare, doctor, events, schedule, serve, workloads
+    from hwprof.commands import campaign, codegen, collect, compare, doctor, events, schedule, serve, validate_frontend, workloads
     from hwprof.gem5.cli import gem5_sweep
     from hwprof.report.cli import report
 
@@ -39,6 +39,7 @@ def _register() -> None:
     app.command(context_settings={"allow_interspersed_args": True})(collect.collect)
     app.command()(campaign.campaign)
     app.command()(compare.compare)
+    app.command("validate-frontend")(validate_frontend.validate_frontend)
     app.command()(codegen.codegen)
     app.command()(serve.serve)
     app.command()(schedule.schedule)
