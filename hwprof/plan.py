@@ -42,6 +42,7 @@ class CollectConfig:
     results: Path = Path("results/default")
     opt_level: str = "speed"
     sim_geometry: tuple[tuple[str, str], ...] = ()
+    sim_uarch: str = ""                     # --backend frontend: the modelled microarchitecture (default skylake)
     dirs: tuple[tuple[str, str], ...] = ()   # (host, guest) folders the module may open; none by default
     mode: str = "cold"                      # cold: a fresh process per run; warm: one compile, many runs
     invocations: int = 50                   # warm: instantiate + execute this many times per process
@@ -112,7 +113,7 @@ def make(config: CollectConfig) -> Plan:
     """Decide everything about a measurement, or raise the one-line error of the part that refuses it."""
     cpu = pinning.choose_cpu(config.cpu)
     emap = events.load(config.event_map) if config.event_map else events.for_logical_cpu(cpu)
-    backend = backends.get(config.backend, cpu=cpu, geometry=dict(config.sim_geometry))
+    backend = backends.get(config.backend, cpu=cpu, geometry=dict(config.sim_geometry), uarch=config.sim_uarch)
     metric_map, requested, metrics, absent = _metrics(config, emap, backend)
     runtime = runtimes.get(config.runtime, opt_level=config.opt_level)
     version = runtime.probe()

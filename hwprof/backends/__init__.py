@@ -1,4 +1,4 @@
-"""Counter backends: how the events of a phase get counted (perf, cachegrind, VTune).
+"""Counter backends: how the events of a phase get counted (perf, cachegrind, VTune, the front-end model).
 
 A backend is a small protocol: `probe` says what it can count here, `plan` splits the events into
 passes, `prepare` wraps the measured command for one pass, `read` turns its output into counts, and
@@ -102,6 +102,7 @@ BACKENDS = {
     "perf": "hwprof.backends.perf:PerfBackend",
     "cachegrind": "hwprof.backends.cachegrind:CachegrindBackend",
     "vtune": "hwprof.backends.vtune:VTuneBackend",
+    "frontend": "hwprof.backends.frontend:FrontendBackend",
 }
 
 

@@ -17,7 +17,8 @@ from hwprof.plan import CollectConfig
 
 # Keys a [campaign] table or a [[matrix]] block may set; a block's value overrides the campaign's.
 SETTINGS = {"backend": "perf", "events": [], "count_phases": [], "modes": ["cold"], "invocations": 50,
-            "sizes": ["default"], "timeout": 300.0, "sim_cache": [], "warmup": 1}
+            "sizes": ["default"], "timeout": 300.0, "sim_cache": [], "warmup": 1,
+            "uarch": ""}
 REPETITION_KEYS = {"min": 3, "max": 30, "target_ci": 0.02, "confidence": 0.95, "statistic": "mean",
                    "exclude_disturbed": False}
 MODES = ("cold", "warm")
@@ -57,7 +58,8 @@ class Cell:
         c = self.config
         mode = f"warm x{c.invocations}" if c.mode == "warm" else "cold"
         extra = "".join(f" {k}={','.join(v)}" for k, v in (("events", c.events), ("count", c.count_phases),
-                                                           ("sim", sim_cache(c))) if v)
+                                                           ("sim", sim_cache(c)),
+                                                           ("uarch", (c.sim_uarch,) if c.sim_uarch else ())) if v)
         return f"{c.workload}[{c.size or 'default'}] {c.runtime} {c.backend} {mode}{extra}"
 
     def settings(self) -> dict:
@@ -66,7 +68,8 @@ class Cell:
         return {"workload": c.workload, "size": c.size, "target": c.runtime, "backend": c.backend, "mode": c.mode,
                 "invocations": c.invocations, "events": c.events, "count_phases": c.count_phases,
                 "sim_cache": sim_cache(c), "timeout": c.timeout, "warmup": self.warmup,
-                "repetitions": self.repetitions.__dict__}
+                "repetitions": self.repetitions.__dict__,
+                **({"uarch": c.sim_uarch} if c.sim_uarch else {})}    # only when set: older digests still match
 
 
 def sim_cache(config: CollectConfig) -> tuple[str, ...]:
@@ -142,6 +145,13 @@ def _check(block: dict, where: str) -> None:
             raise SpecError(f"{where}: unknown mode {m!r} (choose from: {', '.join(MODES)})")
     if _number(block["invocations"], "invocations", where) < 1:
         raise SpecError(f"{where}: invocations must be at least 1")
+    if block["uarch"]:
+        from hwprof.frontend import uarch
+
+        if block["backend"] != "frontend":
+            raise SpecError(f"{where}: uarch sets the front-end model's microarchitecture: it needs backend = \"frontend\"")
+        if block["uarch"] not in uarch.names():
+            raise SpecError(f"{where}: unknown uarch {block['uarch']!r} (choose from: {', '.join(uarch.names())})")
 
 
 def _number(value, key: str, where: str, kind=int):
@@ -220,7 +230,8 @@ def parse(text: str, source: str = "<spec>") -> CampaignSpec:
                             events=tuple(_list(block["events"])), repetitions=1, warmup=0, cpu=cpu,
                             timeout=_number(block["timeout"], "timeout", where, float), mode=mode,
                             invocations=_number(block["invocations"], "invocations", where),
-                            count_phases=tuple(_list(block["count_phases"])), sim_geometry=geometry)
+                            count_phases=tuple(_list(block["count_phases"])), sim_geometry=geometry,
+                            sim_uarch=str(block["uarch"]))
                         cells.append(Cell(config, _number(block["warmup"], "warmup", where), cell_policy))
     seen: dict[str, Cell] = {}
     unique = []

@@ -71,7 +71,8 @@ def collect(
     runtime: str = typer.Option("wasmtime", "--runtime", "-r", help="Runtime target (hwprof doctor lists them)."),
     size: Optional[str] = typer.Option(None, "--size", "-s",
                                        help="Size: PolyBench preset mini..extralarge (default medium) or the workload's own."),
-    backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune."),
+    backend: str = typer.Option("perf", "--backend", "-b", help="Counter backend: perf, cachegrind, vtune, frontend "
+                                 "(the front-end model: modelled DSB and L1I, execute phase)."),
     events: list[str] = typer.Option([], "--events", "-e",
                                      help="Events or metrics, comma-separated or repeated (default: the whole map)."),
     event_map: Optional[str] = typer.Option(None, "--event-map", help="Use this map (a name, or a .toml file) instead "
@@ -88,6 +89,9 @@ def collect(
     results: Optional[Path] = typer.Option(None, "--results", help="Results store folder (default results/default)."),
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
+    uarch: str = typer.Option("", "--uarch", help="--backend frontend: the modelled microarchitecture (skylake, "
+                                                  "icelake, goldencove, zen2, zen3, zen4; default skylake, the "
+                                                  "study's core)."),
     mode: str = typer.Option("cold", "--mode", help="cold: a fresh process per run; warm: one compile, many runs."),
     invocations: int = typer.Option(50, "--invocations", min=1, help="warm: invocations per process."),
     dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[::GUEST] (or HOST:GUEST; "
@@ -123,7 +127,7 @@ def collect(
                             sim_cache=sim_cache, mode=mode, invocations=invocations, dirs=dirs, env=env, stdin=stdin,
                             invoke=invoke, module_arg=module_arg, unknown_imports=unknown_imports,
                             wasm_feature=wasm_feature, count_phases=count_phases, statistic=statistic,
-                            exclude_disturbed=exclude_disturbed)
+                            exclude_disturbed=exclude_disturbed, uarch=uarch)
     _show(config, _run(config, quiet), as_json)
 
 
@@ -133,7 +137,7 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
                    sim_cache: list[str], mode: str, invocations: int, dirs: list[str], env: list[str],
                    stdin: Optional[Path], invoke: str, module_arg: list[str], unknown_imports: str,
                    wasm_feature: list[str], count_phases: list[str], statistic: str = "mean",
-                   exclude_disturbed: bool = False) -> CollectConfig:
+                   exclude_disturbed: bool = False, uarch: str = "") -> CollectConfig:
     """The frozen CollectConfig for `hwprof collect`'s options, each checked (a bad one is one error line)."""
     from hwprof.analysis.robust import STATISTICS
     from hwprof.collect import CollectConfig
@@ -147,6 +151,8 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
         geometry = parse_geometry(sim_cache)
     except BackendError as exc:
         fail(str(exc))
+    if uarch and backend != "frontend":
+        fail(f"--uarch {uarch!r} sets the front-end model's microarchitecture: it needs --backend frontend")
     if mode not in ("cold", "warm"):
         fail(f"--mode {mode!r}: choose cold or warm")
     if stdin is not None and not stdin.is_file():
@@ -166,7 +172,7 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
         events=tuple(e.strip() for item in events for e in item.split(",") if e.strip()), event_map=event_map,
         repetitions=repetitions, warmup=warmup, cpu=int(cpu) if cpu and cpu.isdigit() else cpu, timeout=timeout,
         memory_limit=_size_bytes(memory_limit),
-        results=results or default_results(), opt_level=opt_level, sim_geometry=geometry,
+        results=results or default_results(), opt_level=opt_level, sim_geometry=geometry, sim_uarch=uarch,
         dirs=_dirs(dirs), mode=mode, invocations=invocations,
         count_phases=tuple(p.strip() for item in count_phases for p in item.split(",") if p.strip()),
         args=tuple(module_arg) + (() if invoke else tuple(args)), invoke_args=tuple(args) if invoke else (),

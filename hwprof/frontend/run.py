@@ -33,6 +33,7 @@ class TraceBackend(CachegrindBackend):
 
     def prepare(self, argv: list[str], one_pass: Pass, workdir: Path) -> Launch:
         """lackey around the measured process, its log a FIFO read by a thread as the process runs."""
+        self.result, self.error = None, None        # one trace per launch: never a previous repetition's
         launch = super().prepare(argv, one_pass, workdir)
         head = launch.argv[:launch.argv.index(self.valgrind)]       # setarch -R, as cachegrind runs it
         inner = launch.argv[launch.argv.index("--") + 1:]

@@ -14,7 +14,7 @@ from hwprof.data import phases, schema
 
 BASELINE = "wasmtime"                 # the study normalizes to Wasmtime (Cranelift)
 NATIVE = "native"
-SIMULATED_BACKENDS = ("cachegrind",)  # a simulator slows the run ~50x: its wall times never enter a timing figure
+SIMULATED_BACKENDS = ("cachegrind", "frontend")  # a simulator (or the lackey-traced model) slows the run ~50x: its wall times never enter a timing figure
 REPLAY_BACKENDS = ("schedule-sim", "schedule-live")   # `hwprof schedule` replays: their "runtimes" are policies
 STARTUP_PHASES = phases.STARTUP_PARTS
 

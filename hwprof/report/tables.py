@@ -17,7 +17,8 @@ from hwprof.report.section import (NATIVE, RUN_KEY, SIMULATED_BACKENDS, Entry, S
 
 # Table I's columns, as metrics of the event maps (events/*.toml), in the study's order.
 TABLE_I = TABLE1_METRICS
-SIMULATED = ("Ir", "I1mr", "l1i_misses", "l1i_hits", "l1i_miss_rate")   # what the cache simulator can give
+SIMULATED = ("Ir", "I1mr") + TABLE_I   # what a simulator or the front-end model can give (cachegrind: no DSB)
+MODELLED = "frontend"                   # the front-end model's backend: its rows are 'modelled', not 'simulated'
 NO_DSB = "the cache simulator has no DSB (decoded uop cache)"
 KEY = ["workload", "size", "target"]
 
@@ -61,7 +62,8 @@ def hardware_cells(rows: pd.DataFrame) -> list[dict]:
 
 
 def simulated_cells(rows: pd.DataFrame) -> list[dict]:
-    """Table I cells from the cache simulator: L1I from I1mr and Ir, every DSB column unavailable."""
+    """Table I cells from one simulating backend: its own metrics where it has them (the front-end model has all
+    of them), else L1I from cachegrind's I1mr and Ir and every DSB column unavailable."""
     by_run = rows[rows["status"] == schema.OK].pivot_table(index="run_id", columns="name", values="value")
     cells = []
 
@@ -78,7 +80,10 @@ def simulated_cells(rows: pd.DataFrame) -> list[dict]:
         return by_run[name] if name in by_run else None
 
     for name in TABLE_I:
-        if name.startswith("dsb"):
+        if name.startswith("dsb") and col(name) is not None:
+            add(name, col(name), "ratio" if name == "dsb_miss_rate" else
+                "uops/lookup" if name == "dsb_to_l1i_ref_ratio" else "uops")
+        elif name.startswith("dsb"):
             cells.append({"metric": name, "value": np.nan, "unit": "", "status": schema.UNAVAILABLE, "n": 0,
                           "note": NO_DSB})
         elif name == "l1i_misses":
@@ -91,7 +96,8 @@ def simulated_cells(rows: pd.DataFrame) -> list[dict]:
             add(name, hits, "hits", "" if own is not None else "computed as Ir - I1mr")
         else:
             add(name, col(name), "ratio")
-    return [{**c, "source": "simulated"} for c in cells]
+    source = "modelled" if set(rows["backend"]) == {MODELLED} else "simulated"
+    return [{**c, "source": source} for c in cells]
 
 
 def _about(rows: pd.DataFrame) -> dict:
@@ -130,7 +136,8 @@ def table1(frame: pd.DataFrame, entry: Entry) -> Section:
         if h is not None:
             cells += [{**c, **_about(h)} for c in hardware_cells(h)]
         if (h is None or not (h["name"].isin(TABLE_I) & (h["status"] == schema.OK)).any()) and key in sim_groups:
-            cells += [{**c, **_about(sim_groups[key])} for c in simulated_cells(sim_groups[key])]
+            for _, by_backend in sim_groups[key].groupby("backend"):      # cachegrind and the model: a row each
+                cells += [{**c, **_about(by_backend)} for c in simulated_cells(by_backend)]
         out += [dict(zip(KEY, key), **c) for c in cells]
     table = pd.DataFrame(out)[KEY + ["runtime_version", "source", "backend", "metric", "value", "unit", "status", "n",
                                      "note"]]
@@ -139,13 +146,19 @@ def table1(frame: pd.DataFrame, entry: Entry) -> Section:
                .reindex(columns=list(TABLE_I)).reset_index())
     display.columns.name = None
     notes = ["Execute phase of cold runs. 'hardware' rows come from the CPU's counters (perf or VTune); "
-             "'simulated' rows from valgrind's cache simulator, used only where no hardware value was measured."]
+             "'simulated' rows from valgrind's cache simulator and 'modelled' rows from hwprof's front-end model "
+             "(backend frontend, fed by a lackey trace), used only where no hardware value was measured."]
     if (table["status"] == schema.NOT_SUPPORTED).any():
         why = table.loc[table["status"] == schema.NOT_SUPPORTED, "note"].iloc[0]
         notes.append(f"'not supported': this machine cannot count the event ({why}).")
     absent = table[table["note"].astype(str).str.startswith(NOT_ON_MICROARCH)]
     if not absent.empty:
         notes.append(f"'{NOT_ON_MICROARCH}': {absent['note'].iloc[0]}")
+    if (table["source"] == "modelled").any():
+        sims = sorted({f.split("sim: ", 1)[1] for f in sim.loc[sim["backend"] == MODELLED, "runtime_flags"].astype(str)
+                       if "sim: " in f})
+        notes.append(f"'modelled' rows are the front-end model's ({'; '.join(sims)}): the DSB and L1I of a model with "
+                     "a public geometry, not this CPU's counters.")
     if (table["note"] == NO_DSB).any():
         notes.append(f"DSB columns of simulated rows are unavailable: {NO_DSB}; they are never 0.")
     if (table["note"] == "computed as Ir - I1mr").any():
