@@ -49,14 +49,7 @@ def campaign(
         fail(str(exc))
     folder = results or results_root() / plan.name
     if dry_run:
-        for cell in plan.cells:
-            r = cell.repetitions
-            typer.echo(f"{cell.key}: {r.min}..{r.max} runs, until the {r.confidence:.0%} CI of the {r.statistic} is "
-                       f"within {r.target_ci:.0%}" + (" (flagged runs excluded)" if r.exclude_disturbed else ""))
-        for a, b in plan.pairs:
-            typer.echo(f"pair: {a} ~ {b}")
-        typer.echo(f"{len(plan.cells)} cells, {sum(c.repetitions.min for c in plan.cells)}.."
-                   f"{sum(c.repetitions.max for c in plan.cells)} runs, into {folder}")
+        _list_cells(plan, folder)
         return
     tty = sys.stderr.isatty()
 
@@ -96,3 +89,14 @@ def campaign(
     if result.failures:
         raise typer.Exit(1)
 
+
+def _list_cells(plan, folder: Path) -> None:
+    """--dry-run: each cell's run budget and stopping rule, the pairs, and the totals; nothing runs."""
+    for cell in plan.cells:
+        r = cell.repetitions
+        typer.echo(f"{cell.key}: {r.min}..{r.max} runs, until the {r.confidence:.0%} CI of the {r.statistic} is "
+                   f"within {r.target_ci:.0%}" + (" (flagged runs excluded)" if r.exclude_disturbed else ""))
+    for a, b in plan.pairs:
+        typer.echo(f"pair: {a} ~ {b}")
+    typer.echo(f"{len(plan.cells)} cells, {sum(c.repetitions.min for c in plan.cells)}.."
+               f"{sum(c.repetitions.max for c in plan.cells)} runs, into {folder}")

@@ -145,16 +145,19 @@ def table1(frame: pd.DataFrame, entry: Entry) -> Section:
                .pivot_table(index=KEY + ["source"], columns="metric", values="text", aggfunc="first", sort=False)
                .reindex(columns=list(TABLE_I)).reset_index())
     display.columns.name = None
+    modelled = (table["source"] == "modelled").any()
+    sources = ("'simulated' rows from valgrind's cache simulator and 'modelled' rows from hwprof's front-end model "
+               "(backend frontend, fed by a lackey trace)" if modelled else "'simulated' rows from valgrind's cache "
+               "simulator")
     notes = ["Execute phase of cold runs. 'hardware' rows come from the CPU's counters (perf or VTune); "
-             "'simulated' rows from valgrind's cache simulator and 'modelled' rows from hwprof's front-end model "
-             "(backend frontend, fed by a lackey trace), used only where no hardware value was measured."]
+             f"{sources}, used only where no hardware value was measured."]
     if (table["status"] == schema.NOT_SUPPORTED).any():
         why = table.loc[table["status"] == schema.NOT_SUPPORTED, "note"].iloc[0]
         notes.append(f"'not supported': this machine cannot count the event ({why}).")
     absent = table[table["note"].astype(str).str.startswith(NOT_ON_MICROARCH)]
     if not absent.empty:
         notes.append(f"'{NOT_ON_MICROARCH}': {absent['note'].iloc[0]}")
-    if (table["source"] == "modelled").any():
+    if modelled:
         sims = sorted({f.split("sim: ", 1)[1] for f in sim.loc[sim["backend"] == MODELLED, "runtime_flags"].astype(str)
                        if "sim: " in f})
         notes.append(f"'modelled' rows are the front-end model's ({'; '.join(sims)}): the DSB and L1I of a model with "
