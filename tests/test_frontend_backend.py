@@ -56,6 +56,8 @@ def test_only_execute_is_traced():
     events = tuple(backend.sim_map().events.values())
     probe = Probe(usable=events)
     assert [p.events for p in backend.plan(probe, ("compile",), 4)] == [()]
+    # an ahead-of-time compile measured whole (wasm2c-llvm's) is not the execute phase: plain, not refused
+    assert [p.events for p in backend.plan(probe, ("compile",), 4, whole=True)] == [()]
     (traced,) = backend.plan(probe, ("bootstrap", "compile", "execute"), 4)
     assert traced.events == events and traced.phases == ("bootstrap", "compile", "execute")
     with pytest.raises(BackendError, match="execute phase only"):
@@ -133,3 +135,16 @@ def test_campaign_spec_checks_uarch(tmp_path):
     spec.write_text('[[matrix]]\nworkloads = ["2mm"]\ntargets = ["native"]\nbackend = "frontend"\nuarch = "zen4"\n')
     cells = parse(spec.read_text()).cells
     assert cells[0].config.sim_uarch == "zen4" and "uarch=zen4" in cells[0].key
+
+
+def test_a_target_with_an_ahead_of_time_compile_is_modelled_on_its_execute_phase(tmp_path):
+    """wasm2c-llvm compiles ahead of time in a process measured whole: that pass runs plainly, and its execute
+    phase gets the model's counts (the plan once refused the whole target for the whole compile pass)."""
+    store = tmp_path / "results"
+    collect(CollectConfig("2mm", runtime="wasm2c-llvm", size="mini", backend="frontend", repetitions=1, warmup=0,
+                          results=store))
+    frame = hwprof.load_results(store)
+    for name in MODEL_EVENTS:
+        assert _ok(frame, "execute", name), name
+    assert not _ok(frame, "compile", "model.instructions")
+    assert _ok(frame, "compile", "wall_time")

@@ -22,7 +22,7 @@ from pathlib import Path
 from hwprof import events as event_maps
 from hwprof.backends import BackendError, Count, Launch, Pass, Probe, TreeCounts
 from hwprof.data import schema
-from hwprof.data.phases import EXECUTE, number
+from hwprof.data.phases import EXECUTE, TOTAL, number
 from hwprof.events import Event, EventMap
 from hwprof.frontend import model, uarch as uarchs
 from hwprof.frontend.run import TraceBackend
@@ -75,8 +75,9 @@ class FrontendBackend(TraceBackend):
         return Probe(usable=modelled, notes=notes, version=f"{model.MODEL_NAME} {model.MODEL_VERSION} ({version} lackey)")
 
     def plan(self, probe: Probe, phases: tuple[str, ...], gp_counters: int, whole: bool = False) -> list[Pass]:
-        """One traced process when the execute phase is counted; a plain run otherwise (nothing to model)."""
-        if whole:
+        """One traced process when the execute phase is counted; a plain run otherwise (nothing to model), such as
+        an ahead-of-time compile measured whole. A target whose run is one whole process is refused."""
+        if whole and TOTAL in phases:
             raise BackendError(f"{EXECUTE_ONLY}, and this target has no phase marks (it runs as one whole process)")
         events = probe.usable if EXECUTE in phases else ()
         return [Pass(tuple(phases), events, phases[-1], whole)]
