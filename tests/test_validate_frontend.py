@@ -56,7 +56,7 @@ def modelled(tmp_path_factory):
     (d / "loop.c").write_text(PROGRAM)
     subprocess.run(["cc", "-O1", "-o", str(d / "loop"), str(d / "loop.c")], check=True)
     got = stream.simulate(trace.run([str(d / "loop")]), uarch.load("skylake"))
-    ident = Identity(**CELL, runtime_flags="-O1 sim: --uarch=skylake --jcc=on", backend="frontend")
+    ident = Identity(**CELL, runtime_flags="-O1; sim: --uarch=skylake --jcc=on --model=hwprof-frontend-0.1", backend="frontend")
     rows = []
     for name, value in got.metrics().items():
         kind = schema.METRIC if name.endswith(("rate", "ratio")) else schema.EVENT
@@ -65,13 +65,14 @@ def modelled(tmp_path_factory):
     return rows
 
 
-def measured(rep: int, dsb: int, mite: int, hit: int, miss: int, workload: str = "loop") -> list[schema.Record]:
+def measured(rep: int, dsb: int, mite: int, hit: int, miss: int, workload: str = "loop",
+             flags: str = "-O1") -> list[schema.Record]:
     """One perf repetition's rows: documented CSV -> the perf parser -> RecordBuilder (metrics from skylake's map)."""
     emap = load_map("skylake")
     parsed = parse_stat_csv(PERF_CSV.format(dsb=dsb, mite=mite, hit=hit, miss=miss))
     names = ["IDQ.DSB_UOPS", "IDQ.MITE_UOPS", "ICACHE_64B.IFTAG_HIT", "ICACHE_64B.IFTAG_MISS"]
     counts = [Count("execute", n, r["value"], r["status"], "", r["running_pct"]) for n, r in zip(names, parsed)]
-    ident = Identity(**{**CELL, "workload": workload}, runtime_flags="-O1", backend="perf")
+    ident = Identity(**{**CELL, "workload": workload}, runtime_flags=flags, backend="perf")
     wanted = {n: emap.metrics[n] for n in ("dsb_miss_rate", "dsb_hits", "dsb_misses", "l1i_hits", "l1i_misses")}
     builder = RecordBuilder(ident, False, emap, emap, wanted, {})
     return builder.phase_records(rep, "execute", counts, [0.01], "")
@@ -131,7 +132,7 @@ def test_unsupported_measured_events_are_a_status_not_an_error(tmp_path, modelle
     s = ResultStore(tmp_path / "store")
     s.write_run("s1", {}, modelled)
     emap = load_map("skylake")
-    ident = Identity(**CELL, backend="perf")
+    ident = Identity(**CELL, runtime_flags="-O1", backend="perf")
     parsed = parse_stat_csv("<not supported>;;idq.dsb_uops;0;100.00;;\n<not supported>;;idq.mite_uops;0;100.00;;\n")
     counts = [Count("execute", n, r["value"], r["status"]) for n, r in zip(["IDQ.DSB_UOPS", "IDQ.MITE_UOPS"], parsed)]
     rows = RecordBuilder(ident, False, emap, emap, {"dsb_miss_rate": emap.metrics["dsb_miss_rate"]}, {}) \
@@ -157,3 +158,46 @@ def test_no_measured_rows_is_one_line_and_exit_2(tmp_path, modelled):
     s.write_run("s1", {}, modelled)
     out = run(s.root)
     assert out.exit_code == 2 and "no measured rows" in out.stderr and out.stderr.count("\n") == 1
+
+
+@needs_valgrind
+def test_other_target_flags_or_two_geometries_are_never_pooled(tmp_path, modelled):
+    """Measured rows of the same workload built with other flags are another cell; model rows of two uarchs in one
+    store are refused in one line unless --uarch picks one."""
+    s = ResultStore(tmp_path / "store")
+    zen3 = [r.__class__(**{**r.to_dict(), "runtime_flags": r.runtime_flags.replace("skylake", "zen3")})
+            for r in modelled]
+    s.write_run("s1", {}, list(modelled) + zen3)
+    s.write_run("s1", SKYLAKE_PMU, measured(0, 6000, 400, 900, 10, flags="-O3"))
+    both = run(s.root)
+    assert both.exit_code == 2 and both.stderr.count("\n") == 1 and "skylake, zen3" in both.stderr
+    doc = json.loads(run(s.root, "--uarch", "skylake", "--json").stdout)
+    assert doc["cells"] and all(c["status"] == "no measured rows" for c in doc["cells"])   # -O1 modelled, -O3 measured
+    s.write_run("s1", SKYLAKE_PMU, measured(0, 6000, 400, 900, 10))
+    doc = json.loads(run(s.root, "--uarch", "skylake", "--json").stdout)
+    assert {c["status"] for c in doc["cells"] if c["name"] == "dsb_miss_rate"} == {"ok"}
+
+
+@pytest.mark.parametrize("model, measured_on, warned", [
+    ("icelake", "rocketlake", False),        # Cypress Cove is Sunny Cove: icelake.toml lists rocketlake
+    ("goldencove", "sapphirerapids", False),
+    ("goldencove", "alderlake", False),
+    ("skylake", "cascadelakex", False),
+    ("skylake", "sapphirerapids", True),
+    ("goldencove", "meteorlake", True),      # Redwood Cove's L1I is 64 KiB: not Golden Cove's geometry
+    ("zen3", "zen4", True),
+])
+def test_the_uarch_mismatch_follows_the_uarch_files_event_maps(model, measured_on, warned):
+    from hwprof.analysis.validate_frontend import Provenance
+
+    said = Provenance(model, "some CPU", measured_on).mismatch()
+    assert (said is not None) == warned and (not warned or measured_on in said)
+
+
+def test_every_uarch_file_names_event_maps_that_exist():
+    from hwprof.data.paths import events_dir
+    from hwprof.frontend import uarch
+
+    for name in uarch.names():
+        maps = uarch.load(name).event_maps
+        assert maps and all((events_dir() / f"{m}.toml").exists() for m in maps), name

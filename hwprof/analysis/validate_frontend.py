@@ -15,9 +15,11 @@ SIMULATED = ("frontend", "cachegrind", "gem5")
 # The study's front-end columns, under the names the event maps and the model share.
 METRICS = ("dsb_hits", "dsb_misses", "dsb_miss_rate", "l1i_hits", "l1i_misses", "l1i_miss_rate",
            "dsb_to_l1i_ref_ratio")
-# What makes two rows the same cell (backend and flags differ by construction between the two sides).
-CELL = ["runtime", "workload", "size", "input", "invocation", "scope", "phase"]
+# What makes two rows the same cell: the target's own flags count, the backend and its "sim: ..." part do not
+# (they differ by construction between the two sides).
+CELL = ["runtime", "target_flags", "workload", "size", "input", "invocation", "scope", "phase"]
 UARCH = re.compile(r"--uarch=([\w-]+)")
+SIM_FLAGS = re.compile(r"(^|; )sim: .*$")
 
 
 class ValidateError(Exception):
@@ -33,9 +35,16 @@ class Provenance:
     measured_microarch: str
 
     def mismatch(self) -> str | None:
-        """One line when the modelled and the measured microarchitecture do not correspond, else None."""
-        model, measured = self.model_uarch.lower(), self.measured_microarch.lower()
-        if not model or not measured or model in measured or measured in model:
+        """One line when the measuring CPUs' event maps are not among those the model's uarch file lists, else None."""
+        from hwprof.frontend import uarch
+
+        if not self.model_uarch or not self.measured_microarch:
+            return None
+        try:
+            covers = set(uarch.load(self.model_uarch).event_maps)
+        except uarch.UarchError:
+            covers = {self.model_uarch}
+        if set(self.measured_microarch.split(", ")) <= covers:
             return None
         return (f"the model ran as {self.model_uarch} but the rows were measured on {self.measured_microarch} "
                 f"({self.measured_cpu or 'unknown CPU'}): errors mix model error with a different machine")
@@ -80,10 +89,15 @@ def validate_frame(frame, phases=("execute",), uarch: str | None = None):
     if phases:
         frame = frame[frame["phase"].isin(phases)]
     frame = frame[frame["name"].isin(METRICS)]
+    frame = frame.assign(target_flags=frame["runtime_flags"].fillna("").astype(str).str.replace(SIM_FLAGS, "",
+                                                                                                regex=True))
     model = frame[frame["backend"] == MODEL]
+    ran_as = model["runtime_flags"].fillna("").astype(str).str.extract(UARCH, expand=False).fillna("")
     if uarch:
-        model = model[model["runtime_flags"].fillna("").str.contains(f"--uarch={uarch}", regex=False)
-                      | model["note"].fillna("").str.contains(f"--uarch={uarch}", regex=False)]
+        model = model[ran_as == uarch]
+    elif ran_as.nunique() > 1:
+        raise ValidateError(f"this store holds the model's rows for {_joined(ran_as)}: choose one with --uarch "
+                            "(a mean over two geometries validates neither)")
     if model.empty:
         raise ValidateError("no frontend (modelled) rows" + (f" for --uarch={uarch}" if uarch else "")
                             + " in this store: collect them with `hwprof collect --backend frontend`")

@@ -1,7 +1,9 @@
 """Front-end geometries per microarchitecture (hwprof/frontend/uarch/*.toml), loaded and validated.
 
 Each file has [dsb], [l1i] and [jcc_erratum] tables of facts, each with a [<table>.sources] entry naming its
-public source (or starting "assumption:"), and [assumptions].list of what the model leaves out.
+public source (or starting "assumption:"), [assumptions].list of what the model leaves out, and event_maps:
+the event maps (events/*.toml) of the CPUs whose front end it describes, so a model can be matched to the CPU
+that measured.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Uarch:
     jcc_boundary_bytes: int
     sources: dict
     assumptions: tuple[str, ...]
+    event_maps: tuple[str, ...] = ()     # events/*.toml names of the CPUs with this front end
 
     @property
     def l1i_sets(self) -> int:
@@ -92,7 +95,10 @@ def _validate(data: dict, where: str) -> Uarch:
     assumptions = data.get("assumptions", {}).get("list")
     if not isinstance(assumptions, list) or not all(isinstance(a, str) for a in assumptions):
         raise UarchError(f"{where}: [assumptions] list must be a list of strings")
-    u = Uarch(name=data["name"], title=data["title"], jcc_erratum=values.pop("jcc_erratum_applies"),
+    maps = data.get("event_maps", [data["name"]])
+    if not isinstance(maps, list) or not maps or not all(isinstance(m, str) and m for m in maps):
+        raise UarchError(f"{where}: event_maps must be a non-empty list of event map names")
+    u = Uarch(name=data["name"], title=data["title"], event_maps=tuple(maps), jcc_erratum=values.pop("jcc_erratum_applies"),
               jcc_boundary_bytes=values.pop("jcc_erratum_boundary_bytes"), sources=sources,
               assumptions=tuple(assumptions), **values)
     _check_geometry(u, where)
