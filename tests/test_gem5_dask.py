@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 distributed = pytest.importorskip("distributed", reason="the cluster extra (dask[distributed]) is not installed")
 Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
-from hwprof.gem5 import executors
+from hwprof import executors
 from hwprof.gem5.cli import gem5_sweep
 from hwprof.gem5.sweep import SweepConfig, run_sweep
 

@@ -29,7 +29,7 @@ from hwprof.campaign.state import SETUP, CellState, Run, decisions, next_cell, p
 from hwprof.campaign.stopping import CONVERGED, FAILED
 from hwprof.collect import CollectError, one_line, open_plan
 from hwprof.data import schema
-from hwprof.gem5 import executors
+from hwprof import executors
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, atomic_write_json, no_room, stamp
 from hwprof.runtimes import RuntimeTargetError

@@ -24,7 +24,7 @@ from hwprof.data import schema
 from hwprof.data.schema import Record
 from hwprof.data.store import read_run
 from hwprof.gem5.config import BLOCK_SIZE, size_bytes
-from hwprof.gem5.executors import worker_cpu
+from hwprof.executors import worker_cpu
 from hwprof.gem5.tasks import PointResult, SweepConfig, SweepError, Task
 
 POINT_FILE = "point.json"

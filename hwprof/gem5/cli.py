@@ -125,7 +125,7 @@ def gem5_sweep(
 
 def _run(config: SweepConfig, bar: ProgressBar) -> SweepResult:
     """run_sweep with its progress bar; its errors and a Ctrl-C as one line."""
-    from hwprof.gem5.executors import ExecutorError
+    from hwprof.executors import ExecutorError
     from hwprof.gem5.run import run_sweep
     from hwprof.gem5.tasks import SweepError
 

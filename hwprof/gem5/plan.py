@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hwprof import workloads as bundled
 from hwprof.gem5 import config as gem5_config
-from hwprof.gem5.executors import EXECUTORS
+from hwprof.executors import EXECUTORS
 from hwprof.gem5.simulators import Simulator, simulator
 from hwprof.gem5.tasks import KINDS, SweepConfig, SweepError, Task
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from hwprof.data import provenance
 from hwprof.data.schema import Record
 from hwprof.data.store import ResultStore, new_id
-from hwprof.gem5 import executors, figures
+from hwprof import executors
+from hwprof.gem5 import figures
 from hwprof.gem5.plan import plan
 from hwprof.gem5.records import (
     done_run_file,

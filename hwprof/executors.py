@@ -1,4 +1,5 @@
-"""Where sweep points run: a local pool of workers, or a Dask cluster. Same interface, same results.
+"""Where independent simulations run (gem5 sweep points, a campaign's simulated cells): a local pool of
+workers, or a Dask cluster. Same interface, same results.
 
 An executor takes a picklable function and tasks and yields (task, result, error) as each task ends, in
 the order they end. The caller persists every result as it arrives, so a crash loses only points in flight.
