@@ -51,6 +51,7 @@ def render(summaries: list[Summary], title: str = "", repetitions: int | None = 
         of = f" of {repetitions}" if repetitions else ""
         lines.append(f"{excluded}{of} repetitions left out as disturbed (--exclude-disturbed; they stay in the store)")
     missing: dict[tuple[str, str], list[str]] = {}
+    where: dict[tuple[str, str], list[str]] = {}
     for s in summaries:
         if s.status != schema.OK:
             if s.kind == schema.EVENT:
@@ -58,12 +59,17 @@ def render(summaries: list[Summary], title: str = "", repetitions: int | None = 
             else:
                 why = "their events were not counted" if s.note.startswith("needs") else s.note
             key = (s.status, why)
-            names = missing.setdefault(key, [])
+            names, phases = missing.setdefault(key, []), where.setdefault(key, [])
             if s.name not in names:
                 names.append(s.name)
+            if s.phase not in phases:
+                phases.append(s.phase)
+    shown = {s.name for s in summaries if s.status == schema.OK}
     for (status, why), names in missing.items():
         label = status.replace("_", " ")
-        lines.append(f"{label}: {', '.join(names)}" + (f" ({why})" if why else ""))
+        # a name shown in the table for one phase and missing in others: say in which
+        phases = f" in {', '.join(where[status, why])}" if shown & set(names) else ""
+        lines.append(f"{label}{phases}: {', '.join(names)}" + (f" ({why})" if why else ""))
     return "\n".join(lines)
 
 
