@@ -148,3 +148,15 @@ def test_a_target_with_an_ahead_of_time_compile_is_modelled_on_its_execute_phase
         assert _ok(frame, "execute", name), name
     assert not _ok(frame, "compile", "model.instructions")
     assert _ok(frame, "compile", "wall_time")
+
+
+@pytest.mark.quick
+def test_a_uarch_file_of_ones_own_is_named_in_the_flags(tmp_path):
+    """--uarch PATH: a copy of skylake.toml with the JCC rule off runs as its own name, and the flags say so."""
+    from hwprof.frontend.uarch import UARCH_DIR
+
+    text = (UARCH_DIR / "skylake.toml").read_text().replace('name = "skylake"', 'name = "skylake-nojcc"')
+    path = tmp_path / "skylake-nojcc.toml"
+    path.write_text(text.replace("applies = true", "applies = false", 1))
+    assert get("frontend", uarch=str(path)).flags().startswith("--uarch=skylake-nojcc --jcc=off ")
+    assert get("frontend").flags().startswith("--uarch=skylake --jcc=on ")

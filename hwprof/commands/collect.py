@@ -90,8 +90,8 @@ def collect(
     opt_level: str = typer.Option("speed", "--opt-level", help="Cranelift opt level: none, speed, speed_and_size."),
     sim_cache: list[str] = typer.Option([], "--sim-cache", help="cachegrind geometry, e.g. I1=65536,8,64 (repeatable)."),
     uarch: str = typer.Option("", "--uarch", help="--backend frontend: the modelled microarchitecture (skylake, "
-                                                  "icelake, goldencove, zen2, zen3, zen4; default skylake, the "
-                                                  "study's core)."),
+                                                  "icelake, goldencove, zen2, zen3, zen4, or a uarch .toml file; default "
+                                                  "skylake, the study's core)."),
     mode: str = typer.Option("cold", "--mode", help="cold: a fresh process per run; warm: one compile, many runs."),
     invocations: int = typer.Option(50, "--invocations", min=1, help="warm: invocations per process."),
     dirs: list[str] = typer.Option([], "--dir", help="Give the module a host folder: HOST[::GUEST] (or HOST:GUEST; "
