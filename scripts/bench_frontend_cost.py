@@ -8,8 +8,8 @@ seconds and ns per phase instruction of each, and the model's total (trace + inp
 Both valgrind runs simulate the whole process, start-up included, so their ns per phase instruction carry the
 start-up too; the issue's aim is a model no slower than cachegrind.
 
---table1: the issue's Table I campaign (6 workloads x 4 targets, SMALL) under the model, cell by cell (trace and
-simulate, sequentially), with per-cell and total seconds; --budget stops starting cells after that many seconds.
+--table1: the cells of campaigns/table1-frontend.toml (Table I's 6 workloads x 4 targets) under the model, cell
+by cell (trace and simulate, sequentially), with per-cell and total seconds; --budget stops starting cells after that many seconds.
 
     .venv/bin/python scripts/bench_frontend_cost.py [--workload 2mm] [--size small] [--targets native,wasmtime]
     .venv/bin/python scripts/bench_frontend_cost.py --table1 [--budget 600]
@@ -31,9 +31,15 @@ from hwprof.collect import CollectConfig, collect  # noqa: E402
 from hwprof.data import schema  # noqa: E402
 from hwprof.frontend import model, run, stream, uarch  # noqa: E402
 
-# Table I of the study, as issue 16 names it.
-TABLE1_WORKLOADS = ("2mm", "3mm", "symm", "heat-3d", "seidel-2d", "gemm")
-TABLE1_TARGETS = ("native", "wasm2c-llvm", "wasmtime", "wasmtime-winch")
+TABLE1_SPEC = "table1-frontend"      # campaigns/table1-frontend.toml: Table I's kernels x targets under the model
+
+
+def table1_cells() -> list[tuple[str, str]]:
+    """(workload, target) of each cell of the shipped Table I campaign, in its order."""
+    from hwprof.campaign import load
+    from hwprof.data.paths import campaigns_dir
+
+    return [(c.config.workload, c.config.runtime) for c in load(campaigns_dir() / f"{TABLE1_SPEC}.toml").cells]
 
 
 def _timed(fn, *args):
@@ -84,20 +90,19 @@ def compare(workload: str, size: str, targets: list[str], u: uarch.Uarch) -> Non
 
 def table1(size: str, u: uarch.Uarch, budget: float | None) -> None:
     """Prints the time of Table I's campaign under the model, cell by cell, sequentially."""
-    start, done, cells = time.perf_counter(), 0, len(TABLE1_WORKLOADS) * len(TABLE1_TARGETS)
-    for workload in TABLE1_WORKLOADS:
+    todo = table1_cells()
+    start, done, cells = time.perf_counter(), 0, len(todo)
+    for workload, target in todo:
+        if budget is not None and time.perf_counter() - start > budget:
+            print(f"budget of {budget:g} s spent: {done} of {cells} cells in "
+                  f"{time.perf_counter() - start:.1f} s (partial)")
+            return
         w = workloads.resolve(workload, size)
-        subject = Subject(w.program, w)
-        for target in TABLE1_TARGETS:
-            if budget is not None and time.perf_counter() - start > budget:
-                print(f"budget of {budget:g} s spent: {done} of {cells} cells in "
-                      f"{time.perf_counter() - start:.1f} s (partial)")
-                return
-            m = model_phase(subject, target, u)
-            done += 1
-            print(f"{workload:<10} {target:<15} {m['counts'].instructions:>12,} instructions  trace {m['trace']:7.2f} s"
-                  f"  input {m['input']:6.2f} s  simulate {m['simulate']:6.2f} s  "
-                  f"dsb_miss_rate {m['counts'].dsb_miss_rate:.3f}", flush=True)
+        m = model_phase(Subject(w.program, w), target, u)
+        done += 1
+        print(f"{workload:<10} {target:<15} {m['counts'].instructions:>12,} instructions  trace {m['trace']:7.2f} s"
+              f"  input {m['input']:6.2f} s  simulate {m['simulate']:6.2f} s  "
+              f"dsb_miss_rate {m['counts'].dsb_miss_rate:.3f}", flush=True)
     print(f"Table I under the model ({cells} cells, {size}, {u.name}): {time.perf_counter() - start:.1f} s")
 
 

@@ -50,26 +50,21 @@ def render(summaries: list[Summary], title: str = "", repetitions: int | None = 
     if excluded:
         of = f" of {repetitions}" if repetitions else ""
         lines.append(f"{excluded}{of} repetitions left out as disturbed (--exclude-disturbed; they stay in the store)")
-    missing: dict[tuple[str, str], list[str]] = {}
-    where: dict[tuple[str, str], list[str]] = {}
+    missing: dict[tuple[str, str], tuple[dict, dict]] = {}     # (status, why) -> (names, phases), in order
     for s in summaries:
         if s.status != schema.OK:
             if s.kind == schema.EVENT:
                 why = s.note.split(":")[0]
             else:
                 why = "their events were not counted" if s.note.startswith("needs") else s.note
-            key = (s.status, why)
-            names, phases = missing.setdefault(key, []), where.setdefault(key, [])
-            if s.name not in names:
-                names.append(s.name)
-            if s.phase not in phases:
-                phases.append(s.phase)
+            names, phases = missing.setdefault((s.status, why), ({}, {}))
+            names[s.name] = phases[s.phase] = None
     shown = {s.name for s in summaries if s.status == schema.OK}
-    for (status, why), names in missing.items():
+    for (status, why), (names, phases) in missing.items():
         label = status.replace("_", " ")
         # a name shown in the table for one phase and missing in others: say in which
-        phases = f" in {', '.join(where[status, why])}" if shown & set(names) else ""
-        lines.append(f"{label}{phases}: {', '.join(names)}" + (f" ({why})" if why else ""))
+        where = f" in {', '.join(phases)}" if shown & names.keys() else ""
+        lines.append(f"{label}{where}: {', '.join(names)}" + (f" ({why})" if why else ""))
     return "\n".join(lines)
 
 

@@ -148,7 +148,7 @@ def _check(block: dict, where: str) -> None:
     if block["uarch"]:
         from hwprof.frontend import uarch
 
-        if block["backend"] != "frontend":
+        if "uarch" not in backends.backend_class(block["backend"]).OPTIONS:
             raise SpecError(f"{where}: uarch sets the front-end model's microarchitecture: it needs backend = \"frontend\"")
         if block["uarch"] not in uarch.names():
             raise SpecError(f"{where}: unknown uarch {block['uarch']!r} (choose from: {', '.join(uarch.names())})")

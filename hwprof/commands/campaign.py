@@ -14,7 +14,7 @@ from hwprof.cli_common import fail, interrupted_exit, signals_as_interrupts, war
 
 def campaign(
     spec: Path = typer.Argument(..., help="Campaign spec (TOML): workloads x sizes x targets x backend x modes; "
-                                          "or the name of a shipped one (quick, study, table1, table1-sim, table1-frontend)."),
+                                          "or the name of one in campaigns/ (quick, study, table1, ...)."),
     results: Optional[Path] = typer.Option(None, "--results", help="Results folder (default results/<campaign name>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted campaign in its results folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and the run budget, run nothing."),

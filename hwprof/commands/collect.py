@@ -144,14 +144,14 @@ def collect_config(*, workload: str, args: Optional[list[str]], runtime: str, si
     from hwprof.data.paths import default_results
     from hwprof.workloads.module import FEATURES
 
-    from hwprof.backends import BackendError
+    from hwprof.backends import BACKENDS, BackendError, backend_class
     from hwprof.backends.cachegrind import parse_geometry
 
     try:
         geometry = parse_geometry(sim_cache)
     except BackendError as exc:
         fail(str(exc))
-    if uarch and backend != "frontend":
+    if uarch and (backend not in BACKENDS or "uarch" not in backend_class(backend).OPTIONS):
         fail(f"--uarch {uarch!r} sets the front-end model's microarchitecture: it needs --backend frontend")
     if mode not in ("cold", "warm"):
         fail(f"--mode {mode!r}: choose cold or warm")

@@ -79,10 +79,10 @@ def simulated_cells(rows: pd.DataFrame) -> list[dict]:
     def col(name):
         return by_run[name] if name in by_run else None
 
+    units = rows.groupby("name")["unit"].first()
     for name in TABLE_I:
         if name.startswith("dsb") and col(name) is not None:
-            add(name, col(name), "ratio" if name == "dsb_miss_rate" else
-                "uops/lookup" if name == "dsb_to_l1i_ref_ratio" else "uops")
+            add(name, col(name), units[name])          # the model's own rows, in its map's units
         elif name.startswith("dsb"):
             cells.append({"metric": name, "value": np.nan, "unit": "", "status": schema.UNAVAILABLE, "n": 0,
                           "note": NO_DSB})
